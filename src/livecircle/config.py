@@ -1,0 +1,101 @@
+"""One Settings object (pydantic-settings, ``LIVECIRCLE_`` prefix, nested with ``__``).
+
+Nothing else in the code base reads ``os.environ``. Defaults are the embedded
+ones: SQLite under ``./var/``, media under ``./var/media/``, in-process fan-out.
+"""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from pathlib import Path
+from typing import Literal
+
+from pydantic import BaseModel, Field, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+DEV_SECRET = "dev-insecure-secret-change-me"  # noqa: S105 - refused outside development
+
+
+class HttpSettings(BaseModel):
+    host: str = "127.0.0.1"
+    port: int = 8000
+    public_url: str = ""
+
+    @property
+    def base_url(self) -> str:
+        return (self.public_url or f"http://{self.host}:{self.port}").rstrip("/")
+
+
+class MediaSettings(BaseModel):
+    # embedded: pyrtmp ingest in the app process piping into ffmpeg.
+    # nginx: Debian's nginx + libnginx-mod-rtmp calls our /hooks/rtmp/* endpoints.
+    # none: no ingest in this process (API-only nodes).
+    adapter: Literal["embedded", "nginx", "none"] = "embedded"
+    rtmp_host: str = "127.0.0.1"
+    rtmp_port: int = 1935
+    rtmp_public_url: str = ""
+    ffmpeg: str = ""
+    hls_segment_seconds: int = 1
+    hls_list_size: int = 6
+    reconnect_grace_seconds: float = 30.0
+    # nginx adapter: where nginx writes HLS and recordings (defaults under media dir).
+    nginx_hls_dir: Path | None = None
+
+    @property
+    def rtmp_base_url(self) -> str:
+        return (self.rtmp_public_url or f"rtmp://{self.rtmp_host}:{self.rtmp_port}").rstrip("/")
+
+
+class RealtimeSettings(BaseModel):
+    tick_ms: int = Field(default=50, ge=5, le=1000)
+    queue_limit: int = Field(default=256, ge=8)
+    history_size: int = Field(default=50, ge=0, le=500)
+    chat_max_length: int = Field(default=200, ge=1, le=2000)
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(
+        env_prefix="LIVECIRCLE_", env_nested_delimiter="__", env_file=".env", extra="ignore"
+    )
+
+    env: Literal["development", "test", "production"] = "development"
+    var_dir: Path = Path("./var")
+    database_url: str = ""
+    redis_url: str = ""
+    secret_key: str = DEV_SECRET
+    default_tenant: str = "demo"
+    default_locale: Literal["zh-CN", "en"] = "zh-CN"
+    log_json: bool = True
+    log_level: str = "INFO"
+    session_max_age_days: int = 30
+    cookie_secure: bool = False
+    http: HttpSettings = HttpSettings()
+    media: MediaSettings = MediaSettings()
+    realtime: RealtimeSettings = RealtimeSettings()
+
+    @model_validator(mode="after")
+    def _refuse_placeholder_secret(self) -> Settings:
+        if self.env == "production" and self.secret_key == DEV_SECRET:
+            raise ValueError("LIVECIRCLE_SECRET_KEY must be set to a real secret in production")
+        return self
+
+    @property
+    def db_url(self) -> str:
+        return self.database_url or f"sqlite+aiosqlite:///{(self.var_dir / 'livecircle.db').resolve()}"
+
+    @property
+    def media_dir(self) -> Path:
+        return (self.var_dir / "media").resolve()
+
+    @property
+    def hls_dir(self) -> Path:
+        return (self.media.nginx_hls_dir or self.media_dir / "hls").resolve()
+
+    @property
+    def replay_dir(self) -> Path:
+        return self.media_dir / "replay"
+
+
+@lru_cache
+def get_settings() -> Settings:
+    return Settings()

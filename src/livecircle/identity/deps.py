@@ -1,0 +1,96 @@
+"""Who is calling: bearer token (API), signed session cookie (pages), or anonymous."""
+
+from __future__ import annotations
+
+import hmac
+from typing import Annotated
+
+from fastapi import Depends, Request
+from itsdangerous import BadSignature, URLSafeSerializer
+from sqlalchemy.ext.asyncio import AsyncSession
+from starlette.requests import HTTPConnection
+
+from livecircle.identity import service
+from livecircle.identity.errors import CsrfFailed
+from livecircle.identity.schemas import ANONYMOUS, Principal
+from livecircle.kit.deps import AppSettings, DbSession, get_app_settings
+from livecircle.kit.errors import Unauthenticated
+
+SESSION_COOKIE = "lc_session"
+CSRF_COOKIE = "lc_csrf"
+CSRF_HEADER = "x-csrf-token"
+SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+
+
+def cookie_signer(secret: str) -> URLSafeSerializer:
+    return URLSafeSerializer(secret, salt="livecircle.session")
+
+
+def sign_session(secret: str, token: str) -> str:
+    return cookie_signer(secret).dumps(token)
+
+
+def unsign_session(secret: str, value: str) -> str | None:
+    try:
+        token = cookie_signer(secret).loads(value)
+    except BadSignature:
+        return None
+    return token if isinstance(token, str) else None
+
+
+async def resolve_principal(session: AsyncSession, conn: HTTPConnection) -> tuple[Principal, str]:
+    """Returns the principal and how it was authenticated ("token", "cookie" or "anonymous")."""
+    settings = get_app_settings(conn)
+    authorization = conn.headers.get("authorization", "")
+    bearer = authorization[7:].strip() if authorization.lower().startswith("bearer ") else None
+    if bearer is None and conn.scope["type"] == "websocket":
+        bearer = conn.query_params.get("token")  # browsers cannot set headers on a WebSocket
+    if bearer:
+        principal = await service.get_principal_by_api_token(session, bearer)
+        if principal is None:
+            raise Unauthenticated("The API token is invalid or revoked")
+        return principal, "token"
+    raw = conn.cookies.get(SESSION_COOKIE)
+    token = unsign_session(settings.secret_key, raw) if raw else None
+    if token:
+        principal = await service.get_principal_by_session(session, token)
+        if principal is not None:
+            return principal, "cookie"
+    return ANONYMOUS, "anonymous"
+
+
+async def get_principal(request: Request, session: DbSession) -> Principal:
+    """Cookie-authenticated writes to the API must carry the CSRF header."""
+    principal, how = await resolve_principal(session, request)
+    if how == "cookie" and request.method not in SAFE_METHODS and request.url.path.startswith("/api/"):
+        _check_csrf_value(request, request.headers.get(CSRF_HEADER, ""))
+    return principal
+
+
+def _check_csrf_value(request: Request, sent: str) -> None:
+    expected = request.cookies.get(CSRF_COOKIE, "")
+    if not expected or not hmac.compare_digest(expected, sent):
+        raise CsrfFailed()
+
+
+async def check_csrf(request: Request) -> None:
+    """Double-submit check for HTML form posts (field ``csrf_token`` or the header)."""
+    sent = request.headers.get(CSRF_HEADER, "")
+    if not sent:
+        form = await request.form()
+        value = form.get("csrf_token", "")
+        sent = value if isinstance(value, str) else ""
+    _check_csrf_value(request, sent)
+
+
+async def require_user(principal: Annotated[Principal, Depends(get_principal)]) -> Principal:
+    if not principal.is_authenticated:
+        raise Unauthenticated()
+    return principal
+
+
+CurrentPrincipal = Annotated[Principal, Depends(get_principal)]
+CurrentUser = Annotated[Principal, Depends(require_user)]
+CsrfChecked = Depends(check_csrf)
+
+__all__ = ["AppSettings", "CsrfChecked", "CurrentPrincipal", "CurrentUser", "DbSession"]

@@ -1,0 +1,36 @@
+"""Identity JSON API: register, token, me."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, status
+
+from livecircle.identity import service
+from livecircle.identity.deps import CurrentPrincipal
+from livecircle.identity.schemas import MeOut, RegisterIn, TokenIn, TokenOut, UserOut
+from livecircle.kit.deps import AppSettings, DbSession
+
+router = APIRouter(prefix="/api/v1", tags=["identity"])
+
+
+@router.post("/auth/register", status_code=status.HTTP_201_CREATED)
+async def register(data: RegisterIn, session: DbSession, settings: AppSettings) -> TokenOut:
+    tenant = await service.get_tenant_by_slug(session, data.tenant or settings.default_tenant)
+    user = await service.do_register(session, email=data.email, password=data.password,
+                                     display_name=data.display_name, tenant=tenant)
+    token = await service.do_issue_api_token(session, user=user, tenant_id=tenant.id)
+    return TokenOut(access_token=token, user=UserOut.model_validate(user))
+
+
+@router.post("/auth/token")
+async def issue_token(data: TokenIn, session: DbSession) -> TokenOut:
+    user = await service.check_sign_in(session, email=data.email, password=data.password)
+    tenant_id = (await service.get_tenant_by_slug(session, data.tenant)).id if data.tenant else None
+    membership = await service.get_membership(session, user_id=user.id, tenant_id=tenant_id)
+    token = await service.do_issue_api_token(session, user=user, tenant_id=membership.tenant_id)
+    return TokenOut(access_token=token, user=UserOut.model_validate(user))
+
+
+@router.get("/me")
+async def me(principal: CurrentPrincipal) -> MeOut:
+    return MeOut(id=principal.user_id, display_name=principal.display_name, tenant_id=principal.tenant_id,
+                 role=principal.role, authenticated=principal.is_authenticated)

@@ -1,0 +1,78 @@
+"""Identity schemas and the ``Principal`` every other domain receives."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from enum import StrEnum
+
+from pydantic import EmailStr, Field
+
+from livecircle.kit.schemas import Schema
+
+
+class Role(StrEnum):
+    MEMBER = "member"
+    MODERATOR = "moderator"
+    HOST = "host"
+    OPERATOR = "operator"
+    ADMIN = "admin"
+
+    @property
+    def rank(self) -> int:
+        return list(Role).index(self)
+
+    def at_least(self, other: Role) -> bool:
+        return self.rank >= other.rank
+
+
+@dataclass(frozen=True, slots=True)
+class Principal:
+    """Who is acting: a signed-in user in a tenant, or an anonymous viewer."""
+
+    user_id: int | None
+    tenant_id: int | None
+    role: Role | None
+    display_name: str = ""
+
+    @property
+    def is_authenticated(self) -> bool:
+        return self.user_id is not None
+
+    def has_role(self, tenant_id: int, role: Role) -> bool:
+        return self.tenant_id == tenant_id and self.role is not None and self.role.at_least(role)
+
+
+ANONYMOUS = Principal(user_id=None, tenant_id=None, role=None)
+
+
+class RegisterIn(Schema):
+    email: EmailStr
+    password: str = Field(min_length=8, max_length=128)
+    display_name: str = Field(min_length=1, max_length=32)
+    tenant: str | None = Field(default=None, min_length=1, max_length=64)
+
+
+class TokenIn(Schema):
+    email: EmailStr
+    password: str = Field(min_length=1, max_length=128)
+    tenant: str | None = Field(default=None, min_length=1, max_length=64)
+
+
+class TokenOut(Schema):
+    access_token: str
+    token_type: str = "bearer"
+    user: UserOut
+
+
+class UserOut(Schema):
+    id: int
+    email: str
+    display_name: str
+
+
+class MeOut(Schema):
+    id: int | None
+    display_name: str
+    tenant_id: int | None
+    role: Role | None
+    authenticated: bool

@@ -1,0 +1,168 @@
+"""Identity service: the only place that writes identity tables."""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+from datetime import timedelta
+
+from argon2 import PasswordHasher
+from argon2.exceptions import InvalidHashError, VerificationError
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from livecircle.identity.errors import EmailTaken, InvalidCredentials, NotAMember, TenantNotFound
+from livecircle.identity.models import ApiToken, Membership, PageSession, Tenant, User
+from livecircle.identity.schemas import Principal, Role
+from livecircle.kit.clock import utcnow
+from livecircle.kit.ids import new_token
+
+_hasher = PasswordHasher()
+# Verified against when the e-mail is unknown, so timing does not reveal accounts.
+_DUMMY_HASH = _hasher.hash("not-a-real-password")
+
+
+def _digest(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+async def hash_password(password: str) -> str:
+    return await asyncio.to_thread(_hasher.hash, password)
+
+
+async def _verify_password(password_hash: str, password: str) -> bool:
+    try:
+        return await asyncio.to_thread(_hasher.verify, password_hash, password)
+    except (VerificationError, InvalidHashError):
+        return False
+
+
+async def get_tenant_by_slug(session: AsyncSession, slug: str) -> Tenant:
+    """Raises TenantNotFound."""
+    tenant = await session.scalar(select(Tenant).where(Tenant.slug == slug))
+    if tenant is None:
+        raise TenantNotFound()
+    return tenant
+
+
+async def ensure_tenant(session: AsyncSession, *, slug: str, name: str) -> Tenant:
+    tenant = await session.scalar(select(Tenant).where(Tenant.slug == slug))
+    if tenant is None:
+        tenant = Tenant(slug=slug, name=name)
+        session.add(tenant)
+        await session.flush()
+    return tenant
+
+
+async def get_user_by_email(session: AsyncSession, email: str) -> User | None:
+    return await session.scalar(select(User).where(User.email == email.strip().lower()))
+
+
+async def do_register(
+    session: AsyncSession, *, email: str, password: str, display_name: str, tenant: Tenant,
+    role: Role = Role.MEMBER,
+) -> User:
+    """Create an account and its membership in ``tenant``. Raises EmailTaken."""
+    email = email.strip().lower()
+    if await get_user_by_email(session, email) is not None:
+        raise EmailTaken()
+    user = User(email=email, display_name=display_name.strip(), password_hash=await hash_password(password))
+    session.add(user)
+    try:
+        await session.flush()
+    except IntegrityError as exc:  # a concurrent registration won the race
+        raise EmailTaken() from exc
+    session.add(Membership(user_id=user.id, tenant_id=tenant.id, role=role.value))
+    await session.flush()
+    return user
+
+
+async def do_set_role(session: AsyncSession, *, user: User, tenant: Tenant, role: Role) -> None:
+    membership = await session.scalar(
+        select(Membership).where(Membership.user_id == user.id, Membership.tenant_id == tenant.id)
+    )
+    if membership is None:
+        session.add(Membership(user_id=user.id, tenant_id=tenant.id, role=role.value))
+    else:
+        membership.role = role.value
+    await session.flush()
+
+
+async def check_sign_in(session: AsyncSession, *, email: str, password: str) -> User:
+    """Raises InvalidCredentials (same answer for an unknown e-mail and a wrong password)."""
+    user = await get_user_by_email(session, email)
+    if user is None:
+        await _verify_password(_DUMMY_HASH, password)
+        raise InvalidCredentials()
+    if not await _verify_password(user.password_hash, password):
+        raise InvalidCredentials()
+    user.last_login_at = utcnow()
+    return user
+
+
+async def get_membership(session: AsyncSession, *, user_id: int, tenant_id: int | None = None) -> Membership:
+    """The user's membership in ``tenant_id`` (or their first one). Raises NotAMember."""
+    query = select(Membership).where(Membership.user_id == user_id).order_by(Membership.id)
+    if tenant_id is not None:
+        query = query.where(Membership.tenant_id == tenant_id)
+    membership = await session.scalar(query.limit(1))
+    if membership is None:
+        raise NotAMember()
+    return membership
+
+
+async def do_open_session(session: AsyncSession, *, user: User, tenant_id: int, max_age_days: int) -> str:
+    """Store a server-side session; returns the raw token for the signed cookie."""
+    token = new_token()
+    session.add(PageSession(token_hash=_digest(token), user_id=user.id, tenant_id=tenant_id,
+                            expires_at=utcnow() + timedelta(days=max_age_days)))
+    await session.flush()
+    return token
+
+
+async def do_close_session(session: AsyncSession, token: str) -> None:
+    page_session = await session.scalar(select(PageSession).where(PageSession.token_hash == _digest(token)))
+    if page_session is not None:
+        await session.delete(page_session)
+        await session.flush()
+
+
+async def do_issue_api_token(session: AsyncSession, *, user: User, tenant_id: int, name: str = "api") -> str:
+    token = "lct_" + new_token()
+    session.add(ApiToken(token_hash=_digest(token), user_id=user.id, tenant_id=tenant_id, name=name))
+    await session.flush()
+    return token
+
+
+async def _principal(session: AsyncSession, user_id: int, tenant_id: int) -> Principal | None:
+    row = (await session.execute(
+        select(User.display_name, Membership.role)
+        .join(Membership, Membership.user_id == User.id)
+        .where(User.id == user_id, Membership.tenant_id == tenant_id)
+    )).first()
+    if row is None:
+        return None
+    return Principal(user_id=user_id, tenant_id=tenant_id, role=Role(row.role), display_name=row.display_name)
+
+
+async def get_principal_by_session(session: AsyncSession, token: str) -> Principal | None:
+    page_session = await session.scalar(
+        select(PageSession).where(PageSession.token_hash == _digest(token), PageSession.expires_at > utcnow())
+    )
+    if page_session is None:
+        return None
+    return await _principal(session, page_session.user_id, page_session.tenant_id)
+
+
+async def get_principal_by_api_token(session: AsyncSession, token: str) -> Principal | None:
+    api_token = await session.scalar(
+        select(ApiToken).where(ApiToken.token_hash == _digest(token), ApiToken.revoked_at.is_(None))
+    )
+    if api_token is None:
+        return None
+    return await _principal(session, api_token.user_id, api_token.tenant_id)
+
+
+async def get_user(session: AsyncSession, user_id: int) -> User | None:
+    return await session.get(User, user_id)

@@ -1,0 +1,63 @@
+"""Live tables: rooms, shows and recordings."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import Boolean, ForeignKey, Integer, String, Text
+from sqlalchemy.orm import Mapped, mapped_column
+
+from livecircle.kit.clock import utcnow
+from livecircle.kit.db import Base, UtcDateTime
+
+
+class Room(Base):
+    __tablename__ = "live_room"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    tenant_id: Mapped[int] = mapped_column(ForeignKey("identity_tenant.id", ondelete="CASCADE"), index=True)
+    owner_id: Mapped[int] = mapped_column(ForeignKey("identity_user.id"), index=True)
+    title: Mapped[str] = mapped_column(String(120))
+    description: Mapped[str] = mapped_column(Text, default="")
+    visibility: Mapped[str] = mapped_column(String(16), default="public")
+    # None once revoked: nothing can publish until a new key is issued.
+    stream_key: Mapped[str | None] = mapped_column(String(64), unique=True, default=None)
+    key_rotated_at: Mapped[datetime | None] = mapped_column(UtcDateTime, default=None)
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
+
+    @property
+    def stream_name(self) -> str:
+        """The public media name: HLS paths use it, never the secret key."""
+        return f"r{self.id}"
+
+
+class Show(Base):
+    __tablename__ = "live_show"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    room_id: Mapped[int] = mapped_column(ForeignKey("live_room.id", ondelete="CASCADE"), index=True)
+    tenant_id: Mapped[int] = mapped_column(ForeignKey("identity_tenant.id", ondelete="CASCADE"), index=True)
+    title: Mapped[str] = mapped_column(String(120))
+    scenario: Mapped[str] = mapped_column(String(24), default="brand")
+    status: Mapped[str] = mapped_column(String(16), default="scheduled", index=True)
+    scheduled_at: Mapped[datetime | None] = mapped_column(UtcDateTime, default=None)
+    started_at: Mapped[datetime | None] = mapped_column(UtcDateTime, default=None)
+    ended_at: Mapped[datetime | None] = mapped_column(UtcDateTime, default=None)
+    publishing: Mapped[bool] = mapped_column(Boolean, default=False)
+    disconnected_at: Mapped[datetime | None] = mapped_column(UtcDateTime, default=None)
+    publish_count: Mapped[int] = mapped_column(Integer, default=0)
+    peak_viewers: Mapped[int] = mapped_column(Integer, default=0)
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
+
+
+class Recording(Base):
+    """One recorded part of a show (a reconnect starts a new part); HLS VOD on disk."""
+
+    __tablename__ = "live_recording"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    show_id: Mapped[int] = mapped_column(ForeignKey("live_show.id", ondelete="CASCADE"), index=True)
+    part: Mapped[int] = mapped_column(Integer)
+    directory: Mapped[str] = mapped_column(String(500))
+    duration_ms: Mapped[int] = mapped_column(Integer, default=0)
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)

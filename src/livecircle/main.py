@@ -1,0 +1,145 @@
+"""create_app(): lifespan, middleware, error handlers, routers, sockets."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import secrets
+import time
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
+from pathlib import Path
+
+from fastapi import FastAPI, Request, WebSocket
+from fastapi.responses import ORJSONResponse, Response
+from fastapi.staticfiles import StaticFiles
+from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+from sqlalchemy import text
+
+from livecircle import __version__
+from livecircle.config import Settings, get_settings
+from livecircle.identity.deps import CSRF_COOKIE
+from livecircle.identity.routes import router as identity_router
+from livecircle.interaction import sockets as interaction_sockets
+from livecircle.interaction import tasks as interaction_tasks
+from livecircle.interaction.routes import router as interaction_router
+from livecircle.kit.db import Database
+from livecircle.kit.errors import install_error_handlers
+from livecircle.kit.i18n import Translator, load_catalogs
+from livecircle.kit.logging import configure_logging
+from livecircle.kit.metrics import HTTP_LATENCY, HTTP_REQUESTS
+from livecircle.kit.templating import Pages
+from livecircle.live import tasks as live_tasks
+from livecircle.live.delivery import router as delivery_router
+from livecircle.live.hooks import router as hooks_router
+from livecircle.live.media.embedded import EmbeddedIngest
+from livecircle.live.media.hls import PlaybackSessions
+from livecircle.live.routes import router as live_router
+from livecircle.realtime.broker import MemoryBroker
+from livecircle.realtime.gateway import Gateway
+from livecircle.realtime.hub import Hub
+from livecircle.web.pages import router as pages_router
+from livecircle.web.sockets import make_admit
+
+WEB = Path(__file__).parent / "web"
+
+
+def create_app(settings: Settings | None = None) -> FastAPI:
+    settings = settings or get_settings()
+    configure_logging(level=settings.log_level, json=settings.log_json)
+    translator = Translator(load_catalogs(WEB / "translations"), default=settings.default_locale)
+    pages = Pages(WEB / "templates", translator)
+    app = FastAPI(title="livecircle", version=__version__, lifespan=_lifespan,
+                  openapi_url="/api/openapi.json", docs_url="/api/docs", redoc_url=None,
+                  default_response_class=ORJSONResponse)
+    app.state.settings = settings
+    app.state.translator = translator
+    app.state.pages = pages
+    app.state.playback_sessions = PlaybackSessions()
+    app.state.background = set()
+    install_error_handlers(app, render_page=_error_page)
+    for router in (identity_router, live_router, interaction_router, delivery_router, hooks_router, pages_router):
+        app.include_router(router)
+    app.mount("/static", StaticFiles(directory=WEB / "static"), name="static")
+    _install_ops_routes(app)
+    app.middleware("http")(_request_context)
+
+    @app.websocket("/ws/rooms/{room_id}")
+    async def room_socket(ws: WebSocket, room_id: str) -> None:
+        await app.state.gateway.serve(ws, room_id)
+
+    return app
+
+
+@asynccontextmanager
+async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
+    settings: Settings = app.state.settings
+    settings.media_dir.mkdir(parents=True, exist_ok=True)
+    db = Database(settings.db_url)
+    hub = Hub(MemoryBroker(), tick_ms=settings.realtime.tick_ms, queue_limit=settings.realtime.queue_limit)
+    gateway = Gateway(hub, make_admit(db, settings))
+    for op, handler in interaction_sockets.make_ops(db, settings).items():
+        gateway.register(op, handler)
+    ingest = EmbeddedIngest(db, settings) if settings.media.adapter == "embedded" else None
+    live_tasks.subscribe(db.bus, hub, settings, ingest.kick if ingest else None)
+    interaction_tasks.subscribe(db.bus, hub)
+    app.state.db, app.state.hub, app.state.gateway, app.state.ingest = db, hub, gateway, ingest
+    await hub.start()
+    if ingest is not None:
+        await ingest.start()
+    sweeper = asyncio.create_task(live_tasks.sweep_stale_shows(db, settings), name="stale-show-sweeper")
+    try:
+        yield
+    finally:
+        sweeper.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await sweeper
+        if ingest is not None:
+            await ingest.stop()
+        await hub.stop()
+        await db.dispose()
+
+
+async def _request_context(request: Request, call_next: Callable[[Request], Awaitable[Response]]) -> Response:
+    """Locale, the CSRF double-submit cookie, and request metrics."""
+    translator: Translator = request.app.state.translator
+    request.state.locale = translator.negotiate(query=request.query_params.get("lang"),
+                                                cookie=request.cookies.get("lc_lang"),
+                                                accept_language=request.headers.get("accept-language", ""))
+    csrf = request.cookies.get(CSRF_COOKIE)
+    request.state.csrf_token = csrf or secrets.token_urlsafe(24)
+    started = time.perf_counter()
+    response = await call_next(request)
+    route = getattr(request.scope.get("route"), "path", "unmatched")
+    HTTP_REQUESTS.labels(request.method, route, str(response.status_code)).inc()
+    HTTP_LATENCY.labels(request.method, route).observe(time.perf_counter() - started)
+    if not csrf:
+        settings: Settings = request.app.state.settings
+        response.set_cookie(CSRF_COOKIE, request.state.csrf_token, samesite="lax", secure=settings.cookie_secure,
+                            path="/")
+    return response
+
+
+def _error_page(request: Request, problem: dict[str, object]) -> Response:
+    pages: Pages = request.app.state.pages
+    return pages.render(request, "error.html", {"problem": problem, "principal": None},
+                        status_code=int(str(problem["status"])))
+
+
+def _install_ops_routes(app: FastAPI) -> None:
+    @app.get("/healthz", include_in_schema=False)
+    async def healthz() -> dict[str, str]:
+        return {"status": "ok"}
+
+    @app.get("/readyz", include_in_schema=False)
+    async def readyz() -> Response:
+        try:
+            async with app.state.db.engine.connect() as conn:
+                await conn.execute(text("SELECT 1"))
+        except Exception as exc:
+            return ORJSONResponse({"status": "unavailable", "database": str(exc)[:200]}, status_code=503)
+        return ORJSONResponse({"status": "ready"})
+
+    @app.get("/metrics", include_in_schema=False)
+    async def metrics() -> Response:
+        return Response(generate_latest(), media_type=CONTENT_TYPE_LATEST)

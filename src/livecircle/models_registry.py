@@ -1,0 +1,9 @@
+"""Imports every domain's models so Base.metadata is complete (migrations, tests)."""
+
+from __future__ import annotations
+
+
+def load_all() -> None:
+    import livecircle.identity.models
+    import livecircle.interaction.models
+    import livecircle.live.models  # noqa: F401

@@ -1,0 +1,126 @@
+"""WebSocket gateway: admission, hello snapshot, inbound ops, error frames.
+
+The gateway knows no domain. ``admit`` (supplied by ``main``) decides who may
+join which channel and what the hello snapshot holds; op handlers registered
+by domains answer inbound messages. Protocol: docs/realtime.md.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+import orjson
+from starlette.websockets import WebSocket, WebSocketDisconnect
+
+from livecircle.kit.errors import AppError
+from livecircle.realtime.hub import Connection, Hub
+
+log = logging.getLogger(__name__)
+
+MAX_INBOUND_BYTES = 8 * 1024
+
+
+@dataclass(slots=True)
+class Admission:
+    channel: str
+    identity: dict[str, Any] | None
+    context: Any
+    hello: dict[str, Any] = field(default_factory=dict)
+
+
+Admit = Callable[[WebSocket, str], Awaitable[Admission]]
+OpHandler = Callable[[Connection, dict[str, Any]], Awaitable[None]]
+
+
+class BadFrame(AppError):
+    code = "bad_frame"
+    status_code = 400
+    message = "Frames must be JSON objects with an 'op' field"
+
+
+class UnknownOp(AppError):
+    code = "unknown_op"
+    status_code = 400
+    message = "Unknown op"
+
+
+def error_event(exc: AppError, ref: Any = None) -> dict[str, Any]:
+    event: dict[str, Any] = {"type": "error", "code": exc.code, "message": exc.detail, **exc.extra}
+    if ref is not None:
+        event["ref"] = ref
+    return event
+
+
+class Gateway:
+    def __init__(self, hub: Hub, admit: Admit) -> None:
+        self.hub = hub
+        self.admit = admit
+        self.ops: dict[str, OpHandler] = {"ping": self._pong}
+
+    def register(self, op: str, handler: OpHandler) -> None:
+        self.ops[op] = handler
+
+    async def serve(self, ws: WebSocket, target: str) -> None:
+        try:
+            admission = await self.admit(ws, target)
+        except AppError as exc:
+            await ws.accept()
+            await ws.send_text(orjson.dumps({"events": [error_event(exc)]}).decode())
+            await ws.close(code=4000 + exc.status_code)
+            return
+        await ws.accept()
+        conn = Connection(ws, channel=admission.channel, identity=admission.identity,
+                          context=admission.context, queue_limit=self.hub.queue_limit)
+        conn.send_event({"type": "hello", **admission.hello})
+        self.hub.join(conn)
+        writer = asyncio.create_task(conn.write_loop())
+        try:
+            await self._read_loop(conn)
+        finally:
+            self.hub.leave(conn)
+            writer.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await writer
+
+    async def _read_loop(self, conn: Connection) -> None:
+        with contextlib.suppress(WebSocketDisconnect):
+            while not conn.dropped:
+                text = await conn.ws.receive_text()
+                await self._handle(conn, text)
+
+    async def _handle(self, conn: Connection, text: str) -> None:
+        ref = None
+        try:
+            message = _parse(text)
+            ref = message.get("ref")
+            handler = self.ops.get(str(message.get("op")))
+            if handler is None:
+                raise UnknownOp(f"Unknown op {message.get('op')!r}")
+            await handler(conn, message)
+        except AppError as exc:
+            conn.send_event(error_event(exc, ref))
+        except Exception:
+            log.exception("socket op failed")
+            conn.send_event({"type": "error", "code": "internal_error", "message": "Something went wrong",
+                             "ref": ref})
+
+    @staticmethod
+    async def _pong(conn: Connection, message: dict[str, Any]) -> None:
+        conn.send_event({"type": "pong", "ref": message.get("ref")})
+
+
+def _parse(text: str) -> dict[str, Any]:
+    if len(text) > MAX_INBOUND_BYTES:
+        raise BadFrame("Frame too large")
+    try:
+        message = orjson.loads(text)
+    except orjson.JSONDecodeError as exc:
+        raise BadFrame() from exc
+    if not isinstance(message, dict) or "op" not in message:
+        raise BadFrame()
+    return message

@@ -1,0 +1,189 @@
+"""HTML pages. Handlers parse, call one service function and render."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Form, Request
+from fastapi.responses import RedirectResponse, Response
+
+from livecircle.identity import service as identity_service
+from livecircle.identity.deps import SESSION_COOKIE, CsrfChecked, CurrentPrincipal, sign_session, unsign_session
+from livecircle.identity.schemas import Role
+from livecircle.identity.errors import EmailTaken, InvalidCredentials
+from livecircle.kit.deps import AppSettings, DbSession
+from livecircle.kit.i18n import LOCALES
+from livecircle.kit.templating import get_pages
+from livecircle.live import service as live_service
+from livecircle.live.routes import stream_key_out
+from livecircle.live.schemas import RoomCreate, Scenario, ShowCreate, Visibility
+from livecircle.live.state import room_state
+
+router = APIRouter(include_in_schema=False)
+Text = Annotated[str, Form(max_length=200)]
+
+
+def _render(request: Request, name: str, principal: Any, **context: Any) -> Response:
+    return get_pages(request).render(request, name, {"principal": principal, **context})
+
+
+@router.get("/")
+async def home(request: Request, session: DbSession, principal: CurrentPrincipal) -> Response:
+    cards = []
+    for room in await live_service.list_rooms(session, principal):
+        cards.append({"room": room, "state": await room_state(session, room)})
+    live = [c for c in cards if c["state"].mode == "live"]
+    upcoming = [c for c in cards if c["state"].mode != "live" and c["state"].show
+                and c["state"].show.status == "scheduled"]
+    replays = [c for c in cards if c["state"].mode == "replay"]
+    return _render(request, "home.html", principal, live=live, upcoming=upcoming, replays=replays)
+
+
+@router.get("/rooms/{room_id}")
+async def room_page(request: Request, room_id: int, session: DbSession, principal: CurrentPrincipal) -> Response:
+    room = await live_service.access_room(session, principal, room_id)
+    state = await room_state(session, room)
+    can_manage = room.owner_id == principal.user_id or principal.has_role(room.tenant_id, Role.OPERATOR)
+    return _render(request, "room.html", principal, room=room, state=state.model_dump(mode="json"),
+                   can_manage=can_manage)
+
+
+@router.get("/console")
+async def console(request: Request, session: DbSession, principal: CurrentPrincipal) -> Response:
+    if not principal.is_authenticated:
+        return RedirectResponse("/login?next=/console", status_code=303)
+    rooms = await live_service.list_managed_rooms(session, principal)
+    return _render(request, "console.html", principal, rooms=rooms, scenarios=list(Scenario))
+
+
+@router.post("/console/rooms", dependencies=[CsrfChecked])
+async def console_create_room(session: DbSession, principal: CurrentPrincipal, title: Text,
+                              visibility: Annotated[Visibility, Form()] = Visibility.PUBLIC) -> Response:
+    room = await live_service.do_create_room(session, principal, RoomCreate(title=title, visibility=visibility))
+    return RedirectResponse(f"/console/rooms/{room.id}", status_code=303)
+
+
+@router.get("/console/rooms/{room_id}")
+async def console_room(request: Request, room_id: int, session: DbSession, principal: CurrentPrincipal,
+                       settings: AppSettings) -> Response:
+    if not principal.is_authenticated:
+        return RedirectResponse(f"/login?next=/console/rooms/{room_id}", status_code=303)
+    room = await live_service.check_manage_room(session, principal, room_id)
+    return _render(request, "console_room.html", principal, room=room,
+                   key=stream_key_out(room, settings.media.rtmp_base_url),
+                   state=(await room_state(session, room)).model_dump(mode="json"),
+                   shows=await live_service.list_shows(session, room.id), scenarios=list(Scenario))
+
+
+@router.post("/console/rooms/{room_id}/key/{action}", dependencies=[CsrfChecked])
+async def console_key(room_id: int, action: str, session: DbSession, principal: CurrentPrincipal) -> Response:
+    room = await live_service.check_manage_room(session, principal, room_id)
+    if action == "revoke":
+        await live_service.do_revoke_key(session, room)
+    else:
+        await live_service.do_rotate_key(session, room)
+    return RedirectResponse(f"/console/rooms/{room_id}", status_code=303)
+
+
+@router.post("/console/rooms/{room_id}/shows", dependencies=[CsrfChecked])
+async def console_create_show(room_id: int, session: DbSession, principal: CurrentPrincipal, title: Text,
+                              scenario: Annotated[Scenario, Form()] = Scenario.BRAND) -> Response:
+    room = await live_service.check_manage_room(session, principal, room_id)
+    await live_service.do_create_show(session, room, ShowCreate(title=title, scenario=scenario))
+    return RedirectResponse(f"/console/rooms/{room_id}", status_code=303)
+
+
+@router.post("/console/shows/{show_id}/end", dependencies=[CsrfChecked])
+async def console_end_show(show_id: int, session: DbSession, principal: CurrentPrincipal) -> Response:
+    show = await live_service.get_show(session, show_id)
+    await live_service.check_manage_room(session, principal, show.room_id)
+    await live_service.do_end_show(session, show)
+    return RedirectResponse(f"/console/rooms/{show.room_id}", status_code=303)
+
+
+@router.get("/login")
+async def login_page(request: Request, principal: CurrentPrincipal, next: str = "/") -> Response:
+    return _render(request, "login.html", principal, next=_safe_next(next), error=None)
+
+
+@router.post("/login", dependencies=[CsrfChecked])
+async def login(request: Request, session: DbSession, settings: AppSettings, principal: CurrentPrincipal,
+                email: Text, password: Text, next: Annotated[str, Form(max_length=200)] = "/") -> Response:
+    try:
+        user = await identity_service.check_sign_in(session, email=email, password=password)
+        membership = await identity_service.get_membership(session, user_id=user.id)
+    except InvalidCredentials as exc:
+        return get_pages(request).render(request, "login.html", {"principal": principal, "next": next,
+                                                                 "error": exc.code, "email": email}, 401)
+    token = await identity_service.do_open_session(session, user=user, tenant_id=membership.tenant_id,
+                                                   max_age_days=settings.session_max_age_days)
+    return _signed_in(settings, token, _safe_next(next))
+
+
+@router.get("/register")
+async def register_page(request: Request, principal: CurrentPrincipal) -> Response:
+    return _render(request, "register.html", principal, error=None)
+
+
+@router.post("/register", dependencies=[CsrfChecked])
+async def register(request: Request, session: DbSession, settings: AppSettings, principal: CurrentPrincipal,
+                   email: Text, password: Text, display_name: Annotated[str, Form(max_length=32)]) -> Response:
+    error = _register_problem(email, password, display_name)
+    if error is None:
+        try:
+            tenant = await identity_service.get_tenant_by_slug(session, settings.default_tenant)
+            user = await identity_service.do_register(session, email=email, password=password,
+                                                      display_name=display_name, tenant=tenant)
+        except EmailTaken as exc:
+            error = exc.code
+    if error is not None:
+        context = {"principal": principal, "error": error, "email": email, "display_name": display_name}
+        return get_pages(request).render(request, "register.html", context, 422)
+    token = await identity_service.do_open_session(session, user=user, tenant_id=tenant.id,
+                                                   max_age_days=settings.session_max_age_days)
+    return _signed_in(settings, token, "/")
+
+
+def _register_problem(email: str, password: str, display_name: str) -> str | None:
+    if "@" not in email or len(email) < 3:
+        return "invalid_email"
+    if len(password) < 8:
+        return "password_too_short"
+    if not display_name.strip():
+        return "display_name_required"
+    return None
+
+
+@router.post("/logout", dependencies=[CsrfChecked])
+async def logout(request: Request, session: DbSession, settings: AppSettings) -> Response:
+    raw = request.cookies.get(SESSION_COOKIE)
+    token = unsign_session(settings.secret_key, raw) if raw else None
+    if token:
+        await identity_service.do_close_session(session, token)
+    response = RedirectResponse("/", status_code=303)
+    response.delete_cookie(SESSION_COOKIE, path="/")
+    return response
+
+
+@router.get("/lang/{locale}")
+async def set_language(request: Request, locale: str) -> Response:
+    response = RedirectResponse(_safe_next(request.headers.get("referer", "/"), allow_absolute=True),
+                                status_code=303)
+    if locale in LOCALES:
+        response.set_cookie("lc_lang", locale, max_age=365 * 86400, samesite="lax")
+    return response
+
+
+def _signed_in(settings: Any, token: str, target: str) -> Response:
+    response = RedirectResponse(target, status_code=303)
+    response.set_cookie(SESSION_COOKIE, sign_session(settings.secret_key, token), httponly=True, samesite="lax",
+                        secure=settings.cookie_secure, max_age=settings.session_max_age_days * 86400, path="/")
+    return response
+
+
+def _safe_next(target: str, *, allow_absolute: bool = False) -> str:
+    """Only same-site redirects after sign-in (no open redirect)."""
+    if allow_absolute and "://" in target:
+        target = "/" + target.split("://", 1)[1].partition("/")[2]
+    return target if target.startswith("/") and not target.startswith("//") else "/"
+
