@@ -23,15 +23,22 @@ MIGRATIONS = Path(__file__).resolve().parents[2] / "migrations"
 
 
 @app.command()
-def serve(host: Annotated[str | None, typer.Option()] = None,
-          port: Annotated[int | None, typer.Option()] = None) -> None:
+def serve(
+    host: Annotated[str | None, typer.Option()] = None, port: Annotated[int | None, typer.Option()] = None
+) -> None:
     """Serve the web app, API, WebSocket gateway and (embedded adapter) RTMP ingest."""
     import uvicorn
 
     settings = get_settings()
-    uvicorn.run("livecircle.main:create_app", factory=True, host=host or settings.http.host,
-                port=port or settings.http.port, log_config=None, ws_per_message_deflate=False,
-                proxy_headers=True)
+    uvicorn.run(
+        "livecircle.main:create_app",
+        factory=True,
+        host=host or settings.http.host,
+        port=port or settings.http.port,
+        log_config=None,
+        ws_per_message_deflate=False,
+        proxy_headers=True,
+    )
 
 
 def _alembic_config() -> object:
@@ -74,15 +81,20 @@ def demo(as_json: Annotated[bool, typer.Option("--json", help="Print only the JS
         typer.echo(json.dumps(info, ensure_ascii=False))
         return
     typer.echo(json.dumps(info, ensure_ascii=False, indent=2))
-    typer.echo(f"\nWatch: {info['viewer_url']}\nHost console: {info['host_url']}\n"
-               f"Push:  ffmpeg ... -f flv {info['rtmp_url']}")
+    typer.echo(
+        f"\nWatch: {info['viewer_url']}\nHost console: {info['host_url']}\n"
+        f"Push:  ffmpeg ... -f flv {info['rtmp_url']}"
+    )
 
 
 @user_app.command("create")
-def user_create(email: str, password: Annotated[str, typer.Option(prompt=True, hide_input=True)],
-                display_name: Annotated[str, typer.Option("--name")] = "",
-                role: Annotated[str, typer.Option(help="member|moderator|host|operator|admin")] = "member",
-                tenant: Annotated[str | None, typer.Option()] = None) -> None:
+def user_create(
+    email: str,
+    password: Annotated[str, typer.Option(prompt=True, hide_input=True)],
+    display_name: Annotated[str, typer.Option("--name")] = "",
+    role: Annotated[str, typer.Option(help="member|moderator|host|operator|admin")] = "member",
+    tenant: Annotated[str | None, typer.Option()] = None,
+) -> None:
     """Create an account with a role in a tenant (the tenant is created if missing)."""
     from livecircle.identity import service
     from livecircle.identity.errors import EmailTaken
@@ -91,7 +103,9 @@ def user_create(email: str, password: Annotated[str, typer.Option(prompt=True, h
 
     settings = get_settings()
     if role not in {r.value for r in Role}:
-        raise typer.BadParameter(f"role must be one of {', '.join(r.value for r in Role)}", param_hint="--role")
+        raise typer.BadParameter(
+            f"role must be one of {', '.join(r.value for r in Role)}", param_hint="--role"
+        )
     if len(password) < 8:
         raise typer.BadParameter("at least 8 characters", param_hint="--password")
 
@@ -101,9 +115,14 @@ def user_create(email: str, password: Annotated[str, typer.Option(prompt=True, h
             async with db.unit_of_work() as session:
                 slug = tenant or settings.default_tenant
                 the_tenant = await service.ensure_tenant(session, slug=slug, name=slug)
-                user = await service.do_register(session, email=email, password=password,
-                                                 display_name=display_name or email.split("@")[0],
-                                                 tenant=the_tenant, role=Role(role))
+                user = await service.do_register(
+                    session,
+                    email=email,
+                    password=password,
+                    display_name=display_name or email.split("@")[0],
+                    tenant=the_tenant,
+                    role=Role(role),
+                )
                 return user.id
         finally:
             await db.dispose()
@@ -118,7 +137,9 @@ def user_create(email: str, password: Annotated[str, typer.Option(prompt=True, h
 
 @media_app.command("nginx-conf")
 def nginx_conf(
-    output: Annotated[Path | None, typer.Option("--output", "-o", help="Write here instead of stdout")] = None,
+    output: Annotated[
+        Path | None, typer.Option("--output", "-o", help="Write here instead of stdout")
+    ] = None,
     api_url: Annotated[str | None, typer.Option(help="Where nginx reaches our hooks")] = None,
     rtmp_port: Annotated[int | None, typer.Option()] = None,
     work_dir: Annotated[Path | None, typer.Option(help="pid, logs and recordings of nginx")] = None,
@@ -129,9 +150,15 @@ def nginx_conf(
 
     settings = get_settings()
     work = (work_dir or settings.var_dir / "nginx").resolve()
-    layout = NginxLayout(api_url=api_url or settings.http.base_url, rtmp_port=rtmp_port or settings.media.rtmp_port,
-                         hls_dir=settings.hls_dir, record_dir=work / "rec", work_dir=work,
-                         segment_seconds=settings.media.hls_segment_seconds, user=user)
+    layout = NginxLayout(
+        api_url=api_url or settings.http.base_url,
+        rtmp_port=rtmp_port or settings.media.rtmp_port,
+        hls_dir=settings.hls_dir,
+        record_dir=work / "rec",
+        work_dir=work,
+        segment_seconds=settings.media.hls_segment_seconds,
+        user=user,
+    )
     conf = render_conf(layout)
     if output is None:
         sys.stdout.write(conf)

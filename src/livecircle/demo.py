@@ -29,8 +29,9 @@ ROOM_TITLE = "livecircle 演示直播间"
 async def _ensure_user(db_session: Any, tenant: Any, email: str, name: str, role: Role) -> User:
     user = await identity_service.get_user_by_email(db_session, email)
     if user is None:
-        user = await identity_service.do_register(db_session, email=email, password=DEMO_PASSWORD,
-                                                  display_name=name, tenant=tenant, role=role)
+        user = await identity_service.do_register(
+            db_session, email=email, password=DEMO_PASSWORD, display_name=name, tenant=tenant, role=role
+        )
     return user
 
 
@@ -41,15 +42,21 @@ async def seed_demo(db: Database, settings: Settings) -> dict[str, Any]:
         host = users[0]
         room = await session.scalar(select(Room).where(Room.owner_id == host.id, Room.title == ROOM_TITLE))
         if room is None:
-            principal = Principal(user_id=host.id, tenant_id=tenant.id, role=Role.HOST, display_name=host.display_name)
-            room = await live_service.do_create_room(session, principal, RoomCreate(
-                title=ROOM_TITLE, description="新品首发 · 直播间专属价 · 互动抽奖"))
+            principal = Principal(
+                user_id=host.id, tenant_id=tenant.id, role=Role.HOST, display_name=host.display_name
+            )
+            room = await live_service.do_create_room(
+                session,
+                principal,
+                RoomCreate(title=ROOM_TITLE, description="新品首发 · 直播间专属价 · 互动抽奖"),
+            )
         if room.stream_key is None:
             await live_service.do_rotate_key(session, room)
         shows = await live_service.list_shows(session, room.id)
         if not any(s.status in (ShowStatus.SCHEDULED.value, ShowStatus.LIVE.value) for s in shows):
-            await live_service.do_create_show(session, room, ShowCreate(title="秋季新品发布会",
-                                                                        scenario=Scenario.PRODUCT_SEEDING))
+            await live_service.do_create_show(
+                session, room, ShowCreate(title="秋季新品发布会", scenario=Scenario.PRODUCT_SEEDING)
+            )
     base = settings.http.base_url
     return {
         "viewer_url": f"{base}/rooms/{room.id}",
@@ -60,6 +67,8 @@ async def seed_demo(db: Database, settings: Settings) -> dict[str, Any]:
         "hls_url": f"{base}/hls/{room.id}/index.m3u8",
         "room_id": room.id,
         "tenant": settings.default_tenant,
-        "accounts": [{"email": e, "password": DEMO_PASSWORD, "display_name": n, "role": r.value}
-                     for e, n, r in ACCOUNTS],
+        "accounts": [
+            {"email": e, "password": DEMO_PASSWORD, "display_name": n, "role": r.value}
+            for e, n, r in ACCOUNTS
+        ],
     }

@@ -11,7 +11,7 @@ from contextlib import asynccontextmanager
 from pathlib import Path
 
 from fastapi import FastAPI, Request, WebSocket
-from fastapi.responses import ORJSONResponse, Response
+from fastapi.responses import JSONResponse, Response
 from fastapi.staticfiles import StaticFiles
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from sqlalchemy import text
@@ -49,16 +49,28 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     configure_logging(level=settings.log_level, json=settings.log_json)
     translator = Translator(load_catalogs(WEB / "translations"), default=settings.default_locale)
     pages = Pages(WEB / "templates", translator)
-    app = FastAPI(title="livecircle", version=__version__, lifespan=_lifespan,
-                  openapi_url="/api/openapi.json", docs_url="/api/docs", redoc_url=None,
-                  default_response_class=ORJSONResponse)
+    app = FastAPI(
+        title="livecircle",
+        version=__version__,
+        lifespan=_lifespan,
+        openapi_url="/api/openapi.json",
+        docs_url="/api/docs",
+        redoc_url=None,
+    )
     app.state.settings = settings
     app.state.translator = translator
     app.state.pages = pages
     app.state.playback_sessions = PlaybackSessions()
     app.state.background = set()
     install_error_handlers(app, render_page=_error_page)
-    for router in (identity_router, live_router, interaction_router, delivery_router, hooks_router, pages_router):
+    for router in (
+        identity_router,
+        live_router,
+        interaction_router,
+        delivery_router,
+        hooks_router,
+        pages_router,
+    ):
         app.include_router(router)
     app.mount("/static", StaticFiles(directory=WEB / "static"), name="static")
     _install_ops_routes(app)
@@ -103,9 +115,11 @@ async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
 async def _request_context(request: Request, call_next: Callable[[Request], Awaitable[Response]]) -> Response:
     """Locale, the CSRF double-submit cookie, and request metrics."""
     translator: Translator = request.app.state.translator
-    request.state.locale = translator.negotiate(query=request.query_params.get("lang"),
-                                                cookie=request.cookies.get("lc_lang"),
-                                                accept_language=request.headers.get("accept-language", ""))
+    request.state.locale = translator.negotiate(
+        query=request.query_params.get("lang"),
+        cookie=request.cookies.get("lc_lang"),
+        accept_language=request.headers.get("accept-language", ""),
+    )
     csrf = request.cookies.get(CSRF_COOKIE)
     request.state.csrf_token = csrf or secrets.token_urlsafe(24)
     started = time.perf_counter()
@@ -115,15 +129,20 @@ async def _request_context(request: Request, call_next: Callable[[Request], Awai
     HTTP_LATENCY.labels(request.method, route).observe(time.perf_counter() - started)
     if not csrf:
         settings: Settings = request.app.state.settings
-        response.set_cookie(CSRF_COOKIE, request.state.csrf_token, samesite="lax", secure=settings.cookie_secure,
-                            path="/")
+        response.set_cookie(
+            CSRF_COOKIE, request.state.csrf_token, samesite="lax", secure=settings.cookie_secure, path="/"
+        )
     return response
 
 
 def _error_page(request: Request, problem: dict[str, object]) -> Response:
     pages: Pages = request.app.state.pages
-    return pages.render(request, "error.html", {"problem": problem, "principal": None},
-                        status_code=int(str(problem["status"])))
+    return pages.render(
+        request,
+        "error.html",
+        {"problem": problem, "principal": None},
+        status_code=int(str(problem["status"])),
+    )
 
 
 def _install_ops_routes(app: FastAPI) -> None:
@@ -137,8 +156,8 @@ def _install_ops_routes(app: FastAPI) -> None:
             async with app.state.db.engine.connect() as conn:
                 await conn.execute(text("SELECT 1"))
         except Exception as exc:
-            return ORJSONResponse({"status": "unavailable", "database": str(exc)[:200]}, status_code=503)
-        return ORJSONResponse({"status": "ready"})
+            return JSONResponse({"status": "unavailable", "database": str(exc)[:200]}, status_code=503)
+        return JSONResponse({"status": "ready"})
 
     @app.get("/metrics", include_in_schema=False)
     async def metrics() -> Response:

@@ -15,8 +15,9 @@ router = APIRouter(prefix="/api/v1", tags=["identity"])
 @router.post("/auth/register", status_code=status.HTTP_201_CREATED)
 async def register(data: RegisterIn, session: DbSession, settings: AppSettings) -> TokenOut:
     tenant = await service.get_tenant_by_slug(session, data.tenant or settings.default_tenant)
-    user = await service.do_register(session, email=data.email, password=data.password,
-                                     display_name=data.display_name, tenant=tenant)
+    user = await service.do_register(
+        session, email=data.email, password=data.password, display_name=data.display_name, tenant=tenant
+    )
     token = await service.do_issue_api_token(session, user=user, tenant_id=tenant.id)
     return TokenOut(access_token=token, user=UserOut.model_validate(user))
 
@@ -32,5 +33,10 @@ async def issue_token(data: TokenIn, session: DbSession) -> TokenOut:
 
 @router.get("/me")
 async def me(principal: CurrentPrincipal) -> MeOut:
-    return MeOut(id=principal.user_id, display_name=principal.display_name, tenant_id=principal.tenant_id,
-                 role=principal.role, authenticated=principal.is_authenticated)
+    return MeOut(
+        id=principal.user_id,
+        display_name=principal.display_name,
+        tenant_id=principal.tenant_id,
+        role=principal.role,
+        authenticated=principal.is_authenticated,
+    )

@@ -60,7 +60,7 @@ class TokenIn(Schema):
 
 class TokenOut(Schema):
     access_token: str
-    token_type: str = "bearer"
+    token_type: str = "bearer"  # noqa: S105 - the OAuth token type, not a secret
     user: UserOut
 
 

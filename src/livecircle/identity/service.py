@@ -60,7 +60,12 @@ async def get_user_by_email(session: AsyncSession, email: str) -> User | None:
 
 
 async def do_register(
-    session: AsyncSession, *, email: str, password: str, display_name: str, tenant: Tenant,
+    session: AsyncSession,
+    *,
+    email: str,
+    password: str,
+    display_name: str,
+    tenant: Tenant,
     role: Role = Role.MEMBER,
 ) -> User:
     """Create an account and its membership in ``tenant``. Raises EmailTaken."""
@@ -115,8 +120,14 @@ async def get_membership(session: AsyncSession, *, user_id: int, tenant_id: int 
 async def do_open_session(session: AsyncSession, *, user: User, tenant_id: int, max_age_days: int) -> str:
     """Store a server-side session; returns the raw token for the signed cookie."""
     token = new_token()
-    session.add(PageSession(token_hash=_digest(token), user_id=user.id, tenant_id=tenant_id,
-                            expires_at=utcnow() + timedelta(days=max_age_days)))
+    session.add(
+        PageSession(
+            token_hash=_digest(token),
+            user_id=user.id,
+            tenant_id=tenant_id,
+            expires_at=utcnow() + timedelta(days=max_age_days),
+        )
+    )
     await session.flush()
     return token
 
@@ -136,11 +147,13 @@ async def do_issue_api_token(session: AsyncSession, *, user: User, tenant_id: in
 
 
 async def _principal(session: AsyncSession, user_id: int, tenant_id: int) -> Principal | None:
-    row = (await session.execute(
-        select(User.display_name, Membership.role)
-        .join(Membership, Membership.user_id == User.id)
-        .where(User.id == user_id, Membership.tenant_id == tenant_id)
-    )).first()
+    row = (
+        await session.execute(
+            select(User.display_name, Membership.role)
+            .join(Membership, Membership.user_id == User.id)
+            .where(User.id == user_id, Membership.tenant_id == tenant_id)
+        )
+    ).first()
     if row is None:
         return None
     return Principal(user_id=user_id, tenant_id=tenant_id, role=Role(row.role), display_name=row.display_name)

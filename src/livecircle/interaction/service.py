@@ -27,21 +27,49 @@ async def check_send_chat(
     if not text or len(text) > max_length:
         raise ChatTextInvalid(f"A message has 1 to {max_length} characters", max_length=max_length)
     show = await live_service.get_live_show(session, room.id)
-    return await do_send_chat(session, principal, room_id=room.id, tenant_id=room.tenant_id,
-                              show_id=show.id if show else None, text=text)
+    return await do_send_chat(
+        session,
+        principal,
+        room_id=room.id,
+        tenant_id=room.tenant_id,
+        show_id=show.id if show else None,
+        text=text,
+    )
 
 
 async def do_send_chat(
-    session: AsyncSession, principal: Principal, *, room_id: int, tenant_id: int, show_id: int | None, text: str
+    session: AsyncSession,
+    principal: Principal,
+    *,
+    room_id: int,
+    tenant_id: int,
+    show_id: int | None,
+    text: str,
 ) -> ChatMessage:
     assert principal.user_id is not None
-    message = ChatMessage(tenant_id=tenant_id, room_id=room_id, show_id=show_id, user_id=principal.user_id,
-                          display_name=principal.display_name, text=text)
+    message = ChatMessage(
+        tenant_id=tenant_id,
+        room_id=room_id,
+        show_id=show_id,
+        user_id=principal.user_id,
+        display_name=principal.display_name,
+        text=text,
+    )
     session.add(message)
     await session.flush()
-    emit(session, ChatSent(message_id=message.id, tenant_id=tenant_id, room_id=room_id, show_id=show_id,
-                           user_id=message.user_id, display_name=message.display_name, text=text,
-                           created_at=message.created_at))
+    emit(
+        session,
+        ChatSent(
+            message_id=message.id,
+            tenant_id=tenant_id,
+            room_id=room_id,
+            show_id=show_id,
+            user_id=message.user_id,
+            display_name=message.display_name,
+            text=text,
+            created_at=message.created_at,
+        ),
+    )
     return message
 
 
@@ -52,10 +80,15 @@ async def list_recent_chat(session: AsyncSession, *, room_id: int, limit: int) -
     return list(reversed(list(rows)))
 
 
-async def list_show_chat(session: AsyncSession, *, show_id: int, after_id: int = 0, limit: int = 500
-                         ) -> list[ChatMessage]:
+async def list_show_chat(
+    session: AsyncSession, *, show_id: int, after_id: int = 0, limit: int = 500
+) -> list[ChatMessage]:
     """A show's chat in order, for replay with the video."""
-    return list(await session.scalars(
-        select(ChatMessage).where(ChatMessage.show_id == show_id, ChatMessage.id > after_id)
-        .order_by(ChatMessage.id).limit(limit)
-    ))
+    return list(
+        await session.scalars(
+            select(ChatMessage)
+            .where(ChatMessage.show_id == show_id, ChatMessage.id > after_id)
+            .order_by(ChatMessage.id)
+            .limit(limit)
+        )
+    )

@@ -10,8 +10,15 @@ from livecircle.realtime.hub import Hub
 
 def subscribe(bus: EventBus, hub: Hub) -> None:
     async def broadcast_chat(event: ChatSent) -> None:
-        out = ChatOut(id=event.message_id, room_id=event.room_id, show_id=event.show_id, user_id=event.user_id,
-                      display_name=event.display_name, text=event.text, created_at=event.created_at)
+        out = ChatOut(
+            id=event.message_id,
+            room_id=event.room_id,
+            show_id=event.show_id,
+            user_id=event.user_id,
+            display_name=event.display_name,
+            text=event.text,
+            created_at=event.created_at,
+        )
         await hub.publish(f"room:{event.room_id}", chat_event(out))
 
     bus.subscribe(ChatSent, broadcast_chat)

@@ -67,16 +67,31 @@ class BadRequest(AppError):
 
 
 def problem(status: int, code: str, detail: str, **extra: Any) -> dict[str, Any]:
-    title = {400: "Bad Request", 401: "Unauthorized", 403: "Forbidden", 404: "Not Found",
-             405: "Method Not Allowed", 409: "Conflict", 422: "Unprocessable Content",
-             429: "Too Many Requests", 500: "Internal Server Error"}.get(status, "Error")
-    return {"type": f"about:blank#{code}", "title": title, "status": status, "code": code,
-            "detail": detail, **extra}
+    title = {
+        400: "Bad Request",
+        401: "Unauthorized",
+        403: "Forbidden",
+        404: "Not Found",
+        405: "Method Not Allowed",
+        409: "Conflict",
+        422: "Unprocessable Content",
+        429: "Too Many Requests",
+        500: "Internal Server Error",
+    }.get(status, "Error")
+    return {
+        "type": f"about:blank#{code}",
+        "title": title,
+        "status": status,
+        "code": code,
+        "detail": detail,
+        **extra,
+    }
 
 
 def problem_response(body: dict[str, Any], headers: dict[str, str] | None = None) -> Response:
-    return Response(orjson.dumps(body), status_code=int(body["status"]), media_type=PROBLEM_JSON,
-                    headers=headers)
+    return Response(
+        orjson.dumps(body), status_code=int(body["status"]), media_type=PROBLEM_JSON, headers=headers
+    )
 
 
 PageRenderer = Callable[[Request, dict[str, Any]], Response]
@@ -105,7 +120,9 @@ def install_error_handlers(app: FastAPI, render_page: PageRenderer | None = None
     @app.exception_handler(StarletteHTTPException)
     async def _http(request: Request, exc: StarletteHTTPException) -> Response:
         code = {404: "not_found", 405: "method_not_allowed"}.get(exc.status_code, "http_error")
-        return respond(request, problem(exc.status_code, code, str(exc.detail)), getattr(exc, "headers", None))
+        return respond(
+            request, problem(exc.status_code, code, str(exc.detail)), getattr(exc, "headers", None)
+        )
 
     @app.exception_handler(Exception)
     async def _unexpected(request: Request, exc: Exception) -> Response:

@@ -33,5 +33,7 @@ def configure_logging(*, level: str = "INFO", json: bool = True) -> None:
     root.handlers[:] = [handler]
     root.setLevel(level.upper())
     # pyrtmp configures DEBUG logging on import; keep its chatter out of our logs.
-    for noisy in ("pyrtmp", "pyrtmp.rtmp", "pyrtmp.session_manager", "aiosqlite", "asyncio"):
-        logging.getLogger(noisy).setLevel(logging.WARNING)
+    for noisy in ("pyrtmp", "pyrtmp.rtmp", "pyrtmp.session_manager", "pyrtmp.messages.command"):
+        logging.getLogger(noisy).setLevel(logging.ERROR)
+    for chatty in ("aiosqlite", "asyncio"):
+        logging.getLogger(chatty).setLevel(logging.WARNING)

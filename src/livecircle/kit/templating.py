@@ -14,19 +14,30 @@ from livecircle.kit.i18n import Translator
 
 class Pages:
     def __init__(self, directory: Path, translator: Translator) -> None:
-        self.env = Environment(loader=FileSystemLoader(directory), autoescape=select_autoescape(),
-                               enable_async=False, trim_blocks=True, lstrip_blocks=True)
+        self.env = Environment(
+            loader=FileSystemLoader(directory),
+            autoescape=select_autoescape(),
+            enable_async=False,
+            trim_blocks=True,
+            lstrip_blocks=True,
+        )
         self.translator = translator
 
-    def render(self, request: Request, name: str, context: dict[str, Any], status_code: int = 200) -> HTMLResponse:
+    def render(
+        self, request: Request, name: str, context: dict[str, Any], status_code: int = 200
+    ) -> HTMLResponse:
         locale: str = getattr(request.state, "locale", self.translator.default)
 
         def gettext(message: str, **values: Any) -> str:
             text = self.translator.gettext(locale, message)
             return text % values if values else text
 
-        base = {"request": request, "locale": locale, "_": gettext,
-                "csrf_token": getattr(request.state, "csrf_token", "")}
+        base = {
+            "request": request,
+            "locale": locale,
+            "_": gettext,
+            "csrf_token": getattr(request.state, "csrf_token", ""),
+        }
         html = self.env.get_template(name).render({**base, **context})
         return HTMLResponse(html, status_code=status_code)
 

@@ -31,8 +31,9 @@ def playback_sessions(request: Request) -> PlaybackSessions:
 
 
 @router.get("/hls/{room_id}/index.m3u8")
-async def live_playlist(request: Request, room: RoomAccess, session: DbSession, settings: AppSettings,
-                        sid: PlaybackId = None) -> Response:
+async def live_playlist(
+    request: Request, room: RoomAccess, session: DbSession, settings: AppSettings, sid: PlaybackId = None
+) -> Response:
     if await service.get_live_show(session, room.id) is None:
         raise StreamNotLive()
     text = read_playlist(live_dir(settings, room.stream_name) / "index.m3u8")
@@ -60,8 +61,9 @@ async def _replay_show(session: DbSession, principal: CurrentPrincipal, show_id:
 
 
 @router.get("/replay/{show_id}/index.m3u8")
-async def replay_playlist(show_id: ShowId, session: DbSession, principal: CurrentPrincipal,
-                          settings: AppSettings) -> Response:
+async def replay_playlist(
+    show_id: ShowId, session: DbSession, principal: CurrentPrincipal, settings: AppSettings
+) -> Response:
     await _replay_show(session, principal, show_id)
     parts = []
     for recording in await service.list_recordings(session, show_id):
@@ -74,10 +76,24 @@ async def replay_playlist(show_id: ShowId, session: DbSession, principal: Curren
 
 
 @router.get("/replay/{show_id}/{part}/{segment}")
-async def replay_segment(show_id: ShowId, part: Part, segment: str, session: DbSession,
-                         principal: CurrentPrincipal, settings: AppSettings) -> FileResponse:
+async def replay_segment(
+    show_id: ShowId,
+    part: Part,
+    segment: str,
+    session: DbSession,
+    principal: CurrentPrincipal,
+    settings: AppSettings,
+) -> FileResponse:
     await _replay_show(session, principal, show_id)
     path = settings.replay_dir / str(show_id) / str(part) / segment
     if not safe_segment_name(segment) or not path.is_file():
         raise NotFound("No such segment")
     return FileResponse(path, media_type="video/mp2t", headers={"Cache-Control": "public, max-age=86400"})
+
+
+@router.get("/api/v1/rooms/{room_id}/viewers", include_in_schema=True, tags=["live"])
+async def room_viewers(request: Request, room: RoomAccess) -> dict[str, int]:
+    """Viewers right now: HLS playback sessions (players refreshing the playlist) and open room sockets."""
+    hub = request.app.state.hub
+    return {"playback_sessions": playback_sessions(request).active(room.stream_name),
+            "sockets": hub.online(f"room:{room.id}")}

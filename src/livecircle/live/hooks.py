@@ -74,8 +74,13 @@ async def on_publish_done(request: Request, session: DbSession, name: Name) -> R
 
 
 @router.post("/record_done")
-async def on_record_done(request: Request, session: DbSession, settings: AppSettings, name: Name,
-                         path: Annotated[str, Form(max_length=1024)]) -> Response:
+async def on_record_done(
+    request: Request,
+    session: DbSession,
+    settings: AppSettings,
+    name: Name,
+    path: Annotated[str, Form(max_length=1024)],
+) -> Response:
     """Remux the finished FLV into an HLS recording in the background, then register it."""
     _check_loopback(request)
     shows = await service.list_shows(session, _room_id_of(name))
@@ -93,8 +98,9 @@ async def _remux_and_register(request: Request, show_id: int, part: int, source:
     target = record_dir(settings, show_id, part)
     target.mkdir(parents=True, exist_ok=True)
     command = remux_command(find_ffmpeg(settings.media.ffmpeg), source=source, record_dir=target)
-    process = await asyncio.create_subprocess_exec(*command, stdout=asyncio.subprocess.DEVNULL,
-                                                   stderr=asyncio.subprocess.DEVNULL)
+    process = await asyncio.create_subprocess_exec(
+        *command, stdout=asyncio.subprocess.DEVNULL, stderr=asyncio.subprocess.DEVNULL
+    )
     if await process.wait() != 0:
         log.error("remux failed", extra={"source": str(source), "show": show_id})
         return

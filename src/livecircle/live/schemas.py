@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from datetime import datetime
 from dataclasses import dataclass
+from datetime import datetime
 from enum import StrEnum
 
 from pydantic import Field
@@ -76,7 +76,6 @@ class RoomState(Schema):
     show: ShowOut | None
     mode: str = Field(description="live | replay | offline")
     playback_url: str | None
-
 
 
 @dataclass(frozen=True, slots=True)

@@ -74,13 +74,21 @@ async def check_manage_room(session: AsyncSession, principal: Principal, room_id
 
 async def do_create_room(session: AsyncSession, principal: Principal, data: RoomCreate) -> Room:
     """Raises CannotCreateRoom unless the principal is a host, operator or admin."""
-    if principal.user_id is None or principal.tenant_id is None or not principal.has_role(
-        principal.tenant_id, Role.HOST
+    if (
+        principal.user_id is None
+        or principal.tenant_id is None
+        or not principal.has_role(principal.tenant_id, Role.HOST)
     ):
         raise CannotCreateRoom()
-    room = Room(tenant_id=principal.tenant_id, owner_id=principal.user_id, title=data.title,
-                description=data.description, visibility=data.visibility.value,
-                stream_key=new_stream_key(), key_rotated_at=utcnow())
+    room = Room(
+        tenant_id=principal.tenant_id,
+        owner_id=principal.user_id,
+        title=data.title,
+        description=data.description,
+        visibility=data.visibility.value,
+        stream_key=new_stream_key(),
+        key_rotated_at=utcnow(),
+    )
     session.add(room)
     await session.flush()
     return room
@@ -113,8 +121,14 @@ async def list_managed_rooms(session: AsyncSession, principal: Principal) -> lis
 
 
 async def do_create_show(session: AsyncSession, room: Room, data: ShowCreate) -> Show:
-    show = Show(room_id=room.id, tenant_id=room.tenant_id, title=data.title, scenario=data.scenario.value,
-                scheduled_at=data.scheduled_at, status=ShowStatus.SCHEDULED.value)
+    show = Show(
+        room_id=room.id,
+        tenant_id=room.tenant_id,
+        title=data.title,
+        scenario=data.scenario.value,
+        scheduled_at=data.scheduled_at,
+        status=ShowStatus.SCHEDULED.value,
+    )
     session.add(show)
     await session.flush()
     return show
@@ -143,8 +157,10 @@ async def get_current_show(session: AsyncSession, room_id: int) -> Show | None:
     if live is not None:
         return live
     upcoming = await session.scalar(
-        select(Show).where(Show.room_id == room_id, Show.status == ShowStatus.SCHEDULED.value)
-        .order_by(Show.scheduled_at.is_(None), Show.scheduled_at, Show.id).limit(1)
+        select(Show)
+        .where(Show.room_id == room_id, Show.status == ShowStatus.SCHEDULED.value)
+        .order_by(Show.scheduled_at.is_(None), Show.scheduled_at, Show.id)
+        .limit(1)
     )
     if upcoming is not None:
         return upcoming
@@ -182,14 +198,22 @@ async def check_publish(session: AsyncSession, *, key: str) -> PublishGrant:
     show.publish_count += 1
     await session.flush()
     emit(session, ShowStarted(tenant_id=room.tenant_id, room_id=room.id, show_id=show.id, resumed=resumed))
-    return PublishGrant(tenant_id=room.tenant_id, room_id=room.id, show_id=show.id,
-                        stream_name=room.stream_name, part=show.publish_count, resumed=resumed)
+    return PublishGrant(
+        tenant_id=room.tenant_id,
+        room_id=room.id,
+        show_id=show.id,
+        stream_name=room.stream_name,
+        part=show.publish_count,
+        resumed=resumed,
+    )
 
 
 async def _next_show_to_start(session: AsyncSession, room: Room) -> Show:
     show = await session.scalar(
-        select(Show).where(Show.room_id == room.id, Show.status == ShowStatus.SCHEDULED.value)
-        .order_by(Show.scheduled_at.is_(None), Show.scheduled_at, Show.id).limit(1)
+        select(Show)
+        .where(Show.room_id == room.id, Show.status == ShowStatus.SCHEDULED.value)
+        .order_by(Show.scheduled_at.is_(None), Show.scheduled_at, Show.id)
+        .limit(1)
     )
     if show is None:
         show = Show(room_id=room.id, tenant_id=room.tenant_id, title=room.title, publish_count=0)
@@ -217,7 +241,9 @@ async def do_end_show(session: AsyncSession, show: Show) -> None:
     """End a live (or never started) show. Emits ShowEnded when it was live."""
     was_live = show.status == ShowStatus.LIVE.value
     show.status = ShowStatus.ENDED.value
-    show.ended_at = show.disconnected_at if was_live and not show.publishing and show.disconnected_at else utcnow()
+    show.ended_at = (
+        show.disconnected_at if was_live and not show.publishing and show.disconnected_at else utcnow()
+    )
     show.publishing = False
     await session.flush()
     if was_live:
@@ -227,10 +253,15 @@ async def do_end_show(session: AsyncSession, show: Show) -> None:
 async def do_end_stale_shows(session: AsyncSession, *, grace_seconds: float) -> list[int]:
     """End live shows whose publisher has been gone longer than the grace window."""
     cutoff = utcnow() - timedelta(seconds=grace_seconds)
-    stale = list(await session.scalars(
-        select(Show).where(Show.status == ShowStatus.LIVE.value, Show.publishing.is_(False),
-                           Show.disconnected_at < cutoff)
-    ))
+    stale = list(
+        await session.scalars(
+            select(Show).where(
+                Show.status == ShowStatus.LIVE.value,
+                Show.publishing.is_(False),
+                Show.disconnected_at < cutoff,
+            )
+        )
+    )
     for show in stale:
         await do_end_show(session, show)
     return [show.id for show in stale]
@@ -249,17 +280,19 @@ async def do_register_recording(
 
 
 async def list_recordings(session: AsyncSession, show_id: int) -> list[Recording]:
-    return list(await session.scalars(
-        select(Recording).where(Recording.show_id == show_id).order_by(Recording.part)
-    ))
+    return list(
+        await session.scalars(select(Recording).where(Recording.show_id == show_id).order_by(Recording.part))
+    )
 
 
 async def get_latest_replay_show(session: AsyncSession, room_id: int) -> Show | None:
     """The most recent ended show of the room that has a recording."""
     return await session.scalar(
-        select(Show).join(Recording, Recording.show_id == Show.id)
+        select(Show)
+        .join(Recording, Recording.show_id == Show.id)
         .where(Show.room_id == room_id, Show.status == ShowStatus.ENDED.value)
-        .order_by(Show.ended_at.desc(), Show.id.desc()).limit(1)
+        .order_by(Show.ended_at.desc(), Show.id.desc())
+        .limit(1)
     )
 
 

@@ -74,8 +74,13 @@ class Gateway:
             await ws.close(code=4000 + exc.status_code)
             return
         await ws.accept()
-        conn = Connection(ws, channel=admission.channel, identity=admission.identity,
-                          context=admission.context, queue_limit=self.hub.queue_limit)
+        conn = Connection(
+            ws,
+            channel=admission.channel,
+            identity=admission.identity,
+            context=admission.context,
+            queue_limit=self.hub.queue_limit,
+        )
         conn.send_event({"type": "hello", **admission.hello})
         self.hub.join(conn)
         writer = asyncio.create_task(conn.write_loop())
@@ -106,8 +111,9 @@ class Gateway:
             conn.send_event(error_event(exc, ref))
         except Exception:
             log.exception("socket op failed")
-            conn.send_event({"type": "error", "code": "internal_error", "message": "Something went wrong",
-                             "ref": ref})
+            conn.send_event(
+                {"type": "error", "code": "internal_error", "message": "Something went wrong", "ref": ref}
+            )
 
     @staticmethod
     async def _pong(conn: Connection, message: dict[str, Any]) -> None:

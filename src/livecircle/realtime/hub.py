@@ -26,8 +26,9 @@ SLOW_CONSUMER_CLOSE = 4008
 
 
 class Connection:
-    def __init__(self, ws: WebSocket, *, channel: str, identity: dict[str, Any] | None, context: Any,
-                 queue_limit: int) -> None:
+    def __init__(
+        self, ws: WebSocket, *, channel: str, identity: dict[str, Any] | None, context: Any, queue_limit: int
+    ) -> None:
         self.ws = ws
         self.channel = channel
         self.identity = identity

@@ -8,15 +8,21 @@ from fastapi import APIRouter, Form, Request
 from fastapi.responses import RedirectResponse, Response
 
 from livecircle.identity import service as identity_service
-from livecircle.identity.deps import SESSION_COOKIE, CsrfChecked, CurrentPrincipal, sign_session, unsign_session
-from livecircle.identity.schemas import Role
+from livecircle.identity.deps import (
+    SESSION_COOKIE,
+    CsrfChecked,
+    CurrentPrincipal,
+    sign_session,
+    unsign_session,
+)
 from livecircle.identity.errors import EmailTaken, InvalidCredentials
+from livecircle.identity.schemas import Role
 from livecircle.kit.deps import AppSettings, DbSession
 from livecircle.kit.i18n import LOCALES
 from livecircle.kit.templating import get_pages
 from livecircle.live import service as live_service
 from livecircle.live.routes import stream_key_out
-from livecircle.live.schemas import RoomCreate, Scenario, ShowCreate, Visibility
+from livecircle.live.schemas import RoomCreate, Scenario, ShowCreate, ShowStatus, Visibility
 from livecircle.live.state import room_state
 
 router = APIRouter(include_in_schema=False)
@@ -29,23 +35,27 @@ def _render(request: Request, name: str, principal: Any, **context: Any) -> Resp
 
 @router.get("/")
 async def home(request: Request, session: DbSession, principal: CurrentPrincipal) -> Response:
-    cards = []
-    for room in await live_service.list_rooms(session, principal):
-        cards.append({"room": room, "state": await room_state(session, room)})
-    live = [c for c in cards if c["state"].mode == "live"]
-    upcoming = [c for c in cards if c["state"].mode != "live" and c["state"].show
-                and c["state"].show.status == "scheduled"]
-    replays = [c for c in cards if c["state"].mode == "replay"]
+    states = [await room_state(session, room) for room in await live_service.list_rooms(session, principal)]
+    live = [{"room": s.room, "state": s} for s in states if s.mode == "live"]
+    upcoming = [
+        {"room": s.room, "state": s}
+        for s in states
+        if s.mode != "live" and s.show is not None and s.show.status == ShowStatus.SCHEDULED
+    ]
+    replays = [{"room": s.room, "state": s} for s in states if s.mode == "replay"]
     return _render(request, "home.html", principal, live=live, upcoming=upcoming, replays=replays)
 
 
 @router.get("/rooms/{room_id}")
-async def room_page(request: Request, room_id: int, session: DbSession, principal: CurrentPrincipal) -> Response:
+async def room_page(
+    request: Request, room_id: int, session: DbSession, principal: CurrentPrincipal
+) -> Response:
     room = await live_service.access_room(session, principal, room_id)
     state = await room_state(session, room)
     can_manage = room.owner_id == principal.user_id or principal.has_role(room.tenant_id, Role.OPERATOR)
-    return _render(request, "room.html", principal, room=room, state=state.model_dump(mode="json"),
-                   can_manage=can_manage)
+    return _render(
+        request, "room.html", principal, room=room, state=state.model_dump(mode="json"), can_manage=can_manage
+    )
 
 
 @router.get("/console")
@@ -57,22 +67,35 @@ async def console(request: Request, session: DbSession, principal: CurrentPrinci
 
 
 @router.post("/console/rooms", dependencies=[CsrfChecked])
-async def console_create_room(session: DbSession, principal: CurrentPrincipal, title: Text,
-                              visibility: Annotated[Visibility, Form()] = Visibility.PUBLIC) -> Response:
-    room = await live_service.do_create_room(session, principal, RoomCreate(title=title, visibility=visibility))
+async def console_create_room(
+    session: DbSession,
+    principal: CurrentPrincipal,
+    title: Text,
+    visibility: Annotated[Visibility, Form()] = Visibility.PUBLIC,
+) -> Response:
+    room = await live_service.do_create_room(
+        session, principal, RoomCreate(title=title, visibility=visibility)
+    )
     return RedirectResponse(f"/console/rooms/{room.id}", status_code=303)
 
 
 @router.get("/console/rooms/{room_id}")
-async def console_room(request: Request, room_id: int, session: DbSession, principal: CurrentPrincipal,
-                       settings: AppSettings) -> Response:
+async def console_room(
+    request: Request, room_id: int, session: DbSession, principal: CurrentPrincipal, settings: AppSettings
+) -> Response:
     if not principal.is_authenticated:
         return RedirectResponse(f"/login?next=/console/rooms/{room_id}", status_code=303)
     room = await live_service.check_manage_room(session, principal, room_id)
-    return _render(request, "console_room.html", principal, room=room,
-                   key=stream_key_out(room, settings.media.rtmp_base_url),
-                   state=(await room_state(session, room)).model_dump(mode="json"),
-                   shows=await live_service.list_shows(session, room.id), scenarios=list(Scenario))
+    return _render(
+        request,
+        "console_room.html",
+        principal,
+        room=room,
+        key=stream_key_out(room, settings.media.rtmp_base_url),
+        state=(await room_state(session, room)).model_dump(mode="json"),
+        shows=await live_service.list_shows(session, room.id),
+        scenarios=list(Scenario),
+    )
 
 
 @router.post("/console/rooms/{room_id}/key/{action}", dependencies=[CsrfChecked])
@@ -86,8 +109,13 @@ async def console_key(room_id: int, action: str, session: DbSession, principal: 
 
 
 @router.post("/console/rooms/{room_id}/shows", dependencies=[CsrfChecked])
-async def console_create_show(room_id: int, session: DbSession, principal: CurrentPrincipal, title: Text,
-                              scenario: Annotated[Scenario, Form()] = Scenario.BRAND) -> Response:
+async def console_create_show(
+    room_id: int,
+    session: DbSession,
+    principal: CurrentPrincipal,
+    title: Text,
+    scenario: Annotated[Scenario, Form()] = Scenario.BRAND,
+) -> Response:
     room = await live_service.check_manage_room(session, principal, room_id)
     await live_service.do_create_show(session, room, ShowCreate(title=title, scenario=scenario))
     return RedirectResponse(f"/console/rooms/{room_id}", status_code=303)
@@ -107,16 +135,28 @@ async def login_page(request: Request, principal: CurrentPrincipal, next: str = 
 
 
 @router.post("/login", dependencies=[CsrfChecked])
-async def login(request: Request, session: DbSession, settings: AppSettings, principal: CurrentPrincipal,
-                email: Text, password: Text, next: Annotated[str, Form(max_length=200)] = "/") -> Response:
+async def login(
+    request: Request,
+    session: DbSession,
+    settings: AppSettings,
+    principal: CurrentPrincipal,
+    email: Text,
+    password: Text,
+    next: Annotated[str, Form(max_length=200)] = "/",
+) -> Response:
     try:
         user = await identity_service.check_sign_in(session, email=email, password=password)
         membership = await identity_service.get_membership(session, user_id=user.id)
     except InvalidCredentials as exc:
-        return get_pages(request).render(request, "login.html", {"principal": principal, "next": next,
-                                                                 "error": exc.code, "email": email}, 401)
-    token = await identity_service.do_open_session(session, user=user, tenant_id=membership.tenant_id,
-                                                   max_age_days=settings.session_max_age_days)
+        return get_pages(request).render(
+            request,
+            "login.html",
+            {"principal": principal, "next": next, "error": exc.code, "email": email},
+            401,
+        )
+    token = await identity_service.do_open_session(
+        session, user=user, tenant_id=membership.tenant_id, max_age_days=settings.session_max_age_days
+    )
     return _signed_in(settings, token, _safe_next(next))
 
 
@@ -126,21 +166,30 @@ async def register_page(request: Request, principal: CurrentPrincipal) -> Respon
 
 
 @router.post("/register", dependencies=[CsrfChecked])
-async def register(request: Request, session: DbSession, settings: AppSettings, principal: CurrentPrincipal,
-                   email: Text, password: Text, display_name: Annotated[str, Form(max_length=32)]) -> Response:
+async def register(
+    request: Request,
+    session: DbSession,
+    settings: AppSettings,
+    principal: CurrentPrincipal,
+    email: Text,
+    password: Text,
+    display_name: Annotated[str, Form(max_length=32)],
+) -> Response:
     error = _register_problem(email, password, display_name)
     if error is None:
         try:
             tenant = await identity_service.get_tenant_by_slug(session, settings.default_tenant)
-            user = await identity_service.do_register(session, email=email, password=password,
-                                                      display_name=display_name, tenant=tenant)
+            user = await identity_service.do_register(
+                session, email=email, password=password, display_name=display_name, tenant=tenant
+            )
         except EmailTaken as exc:
             error = exc.code
     if error is not None:
         context = {"principal": principal, "error": error, "email": email, "display_name": display_name}
         return get_pages(request).render(request, "register.html", context, 422)
-    token = await identity_service.do_open_session(session, user=user, tenant_id=tenant.id,
-                                                   max_age_days=settings.session_max_age_days)
+    token = await identity_service.do_open_session(
+        session, user=user, tenant_id=tenant.id, max_age_days=settings.session_max_age_days
+    )
     return _signed_in(settings, token, "/")
 
 
@@ -167,8 +216,9 @@ async def logout(request: Request, session: DbSession, settings: AppSettings) ->
 
 @router.get("/lang/{locale}")
 async def set_language(request: Request, locale: str) -> Response:
-    response = RedirectResponse(_safe_next(request.headers.get("referer", "/"), allow_absolute=True),
-                                status_code=303)
+    response = RedirectResponse(
+        _safe_next(request.headers.get("referer", "/"), allow_absolute=True), status_code=303
+    )
     if locale in LOCALES:
         response.set_cookie("lc_lang", locale, max_age=365 * 86400, samesite="lax")
     return response
@@ -176,8 +226,15 @@ async def set_language(request: Request, locale: str) -> Response:
 
 def _signed_in(settings: Any, token: str, target: str) -> Response:
     response = RedirectResponse(target, status_code=303)
-    response.set_cookie(SESSION_COOKIE, sign_session(settings.secret_key, token), httponly=True, samesite="lax",
-                        secure=settings.cookie_secure, max_age=settings.session_max_age_days * 86400, path="/")
+    response.set_cookie(
+        SESSION_COOKIE,
+        sign_session(settings.secret_key, token),
+        httponly=True,
+        samesite="lax",
+        secure=settings.cookie_secure,
+        max_age=settings.session_max_age_days * 86400,
+        path="/",
+    )
     return response
 
 
@@ -186,4 +243,3 @@ def _safe_next(target: str, *, allow_absolute: bool = False) -> str:
     if allow_absolute and "://" in target:
         target = "/" + target.split("://", 1)[1].partition("/")[2]
     return target if target.startswith("/") and not target.startswith("//") else "/"
-

@@ -13,7 +13,7 @@ from livecircle.kit.errors import BadRequest
 from livecircle.live import service as live_service
 from livecircle.live.schemas import RoomViewer
 from livecircle.live.state import room_state
-from livecircle.realtime.gateway import Admit, Admission
+from livecircle.realtime.gateway import Admission, Admit
 
 
 def make_admit(db: Database, settings: Settings) -> Admit:
@@ -24,13 +24,24 @@ def make_admit(db: Database, settings: Settings) -> Admit:
             principal, _ = await resolve_principal(session, ws)
             room = await live_service.access_room(session, principal, int(target))
             state = await room_state(session, room)
-            recent = await interaction_service.list_recent_chat(session, room_id=room.id,
-                                                                 limit=settings.realtime.history_size)
-        identity = ({"id": principal.user_id, "name": principal.display_name,
-                     "role": principal.role.value if principal.role else None}
-                    if principal.is_authenticated else None)
-        hello = {"room_id": room.id, "me": identity, "state": state.model_dump(mode="json"),
-                 "chat": [ChatOut.model_validate(m).model_dump(mode="json") for m in recent]}
+            recent = await interaction_service.list_recent_chat(
+                session, room_id=room.id, limit=settings.realtime.history_size
+            )
+        identity = (
+            {
+                "id": principal.user_id,
+                "name": principal.display_name,
+                "role": principal.role.value if principal.role else None,
+            }
+            if principal.is_authenticated
+            else None
+        )
+        hello = {
+            "room_id": room.id,
+            "me": identity,
+            "state": state.model_dump(mode="json"),
+            "chat": [ChatOut.model_validate(m).model_dump(mode="json") for m in recent],
+        }
         viewer = RoomViewer(principal=principal, room_id=room.id, tenant_id=room.tenant_id)
         return Admission(channel=f"room:{room.id}", identity=identity, context=viewer, hello=hello)
 

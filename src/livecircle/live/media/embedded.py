@@ -73,7 +73,8 @@ class EmbeddedIngest:
         loop = asyncio.get_running_loop()
         self._server = await loop.create_server(
             lambda: RTMPProtocol(controller=_Controller(self)),
-            host=self.settings.media.rtmp_host, port=self.settings.media.rtmp_port,
+            host=self.settings.media.rtmp_host,
+            port=self.settings.media.rtmp_port,
         )
         log.info("rtmp ingest listening", extra={"port": self.settings.media.rtmp_port})
 
@@ -93,16 +94,25 @@ class EmbeddedIngest:
         """Raises AppError (PublishRefused, AlreadyPublishing) for a refused key."""
         async with self.db.unit_of_work() as session:
             grant = await service.check_publish(session, key=key)
-        live = reset_live_dir(self.settings, grant.stream_name) if not grant.resumed else (
-            self.settings.hls_dir / grant.stream_name)
+        live = (
+            reset_live_dir(self.settings, grant.stream_name)
+            if not grant.resumed
+            else (self.settings.hls_dir / grant.stream_name)
+        )
         live.mkdir(parents=True, exist_ok=True)
         recording = record_dir(self.settings, grant.show_id, grant.part)
         recording.mkdir(parents=True, exist_ok=True)
-        command = ingest_command(self.ffmpeg, live_dir=live, record_dir=recording,
-                                 segment_seconds=self.settings.media.hls_segment_seconds,
-                                 list_size=self.settings.media.hls_list_size)
+        command = ingest_command(
+            self.ffmpeg,
+            live_dir=live,
+            record_dir=recording,
+            segment_seconds=self.settings.media.hls_segment_seconds,
+            list_size=self.settings.media.hls_list_size,
+        )
         process = await asyncio.create_subprocess_exec(
-            *command, stdin=asyncio.subprocess.PIPE, stdout=asyncio.subprocess.DEVNULL,
+            *command,
+            stdin=asyncio.subprocess.PIPE,
+            stdout=asyncio.subprocess.DEVNULL,
             stderr=asyncio.subprocess.DEVNULL,
         )
         publisher = Publisher(grant=grant, rtmp=rtmp, process=process)
@@ -120,10 +130,12 @@ class EmbeddedIngest:
         async with self.db.unit_of_work() as session:
             await service.do_unpublish(session, show_id=grant.show_id)
         await register_recording(self.db, self.settings, show_id=grant.show_id, part=grant.part)
-        log.info("publish ended", extra={"room": grant.room_id, "show": grant.show_id, "bytes": publisher.bytes_in})
+        log.info(
+            "publish ended", extra={"room": grant.room_id, "show": grant.show_id, "bytes": publisher.bytes_in}
+        )
 
 
-class _Controller(SimpleRTMPController):
+class _Controller(SimpleRTMPController):  # type: ignore[misc]  # pyrtmp ships no type hints
     """pyrtmp callbacks → our ingest. ``session.state`` holds the Publisher once accepted."""
 
     def __init__(self, ingest: EmbeddedIngest) -> None:

@@ -45,8 +45,13 @@ def stitch_replay(parts: Iterable[tuple[str, str]]) -> str:
                 body.append(line)
             elif line and not line.startswith("#"):
                 body.append(f"{prefix}{line}")
-    head = ["#EXTM3U", "#EXT-X-VERSION:3", f"#EXT-X-TARGETDURATION:{target}", "#EXT-X-PLAYLIST-TYPE:VOD",
-            "#EXT-X-MEDIA-SEQUENCE:0"]
+    head = [
+        "#EXTM3U",
+        "#EXT-X-VERSION:3",
+        f"#EXT-X-TARGETDURATION:{target}",
+        "#EXT-X-PLAYLIST-TYPE:VOD",
+        "#EXT-X-MEDIA-SEQUENCE:0",
+    ]
     return "\n".join([*head, *body, "#EXT-X-ENDLIST", ""])
 
 

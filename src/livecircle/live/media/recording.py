@@ -34,7 +34,9 @@ async def register_recording(db: Database, settings: Settings, *, show_id: int, 
         return False
     async with db.unit_of_work() as session:
         await service.do_register_recording(
-            session, show_id=show_id, part=part,
+            session,
+            show_id=show_id,
+            part=part,
             directory=str(directory.relative_to(settings.replay_dir)),
             duration_ms=playlist_duration_ms(playlist),
         )

@@ -1,0 +1,75 @@
+"""The first complete journey, driven in a real browser; shared by both media adapters."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from typing import Any
+
+from playwright.async_api import Browser, BrowserContext, Page
+
+from tests.media_tools import start_encoder, stop_encoder
+
+
+async def signed_in_context(browser: Browser, base_url: str, email: str, password: str) -> BrowserContext:
+    context = await browser.new_context(base_url=base_url, locale="zh-CN", viewport={"width": 1280, "height": 800})
+    page = await context.new_page()
+    await page.goto("/login")
+    await page.fill("input[name=email]", email)
+    await page.fill("input[name=password]", password)
+    await page.click("form[action='/login'] [type=submit]")
+    await page.wait_for_url(lambda url: "/login" not in url)
+    await page.close()
+    return context
+
+
+async def wait_for_playback(page: Page, *, seconds: float = 2.0, timeout_ms: float = 40_000) -> float:
+    """Wait until the video has played ``seconds`` and is still advancing; returns currentTime."""
+    await page.wait_for_function(f"document.querySelector('#player').currentTime > {seconds}",
+                                 timeout=timeout_ms)
+    before = await page.evaluate("document.querySelector('#player').currentTime")
+    await page.wait_for_function(f"document.querySelector('#player').currentTime > {before} + 0.5",
+                                 timeout=10_000)
+    errors = await page.evaluate("window.lcPlayer ? window.lcPlayer.errors : ['no player']")
+    assert errors == [], errors
+    current: float = await page.evaluate("document.querySelector('#player').currentTime")
+    return current
+
+
+async def chat_reaches_the_other_viewer(sender: Page, receiver: Page, text: str) -> float:
+    await sender.fill("#chat-input", text)
+    started = time.monotonic()
+    await sender.click("#chat-send")
+    await receiver.locator("#chat-list .chat-line .chat-text", has_text=text).wait_for(timeout=1_000)
+    return time.monotonic() - started
+
+
+async def run_journey(browser: Browser, base_url: str, demo: dict[str, Any]) -> dict[str, float]:
+    """Push → both viewers play → chat crosses within 1 s → stop → show ended → replay plays."""
+    accounts = demo["accounts"]
+    viewer_a = await signed_in_context(browser, base_url, accounts[2]["email"], accounts[2]["password"])
+    viewer_b = await signed_in_context(browser, base_url, accounts[3]["email"], accounts[3]["password"])
+    room_path = f"/rooms/{demo['room_id']}"
+    encoder = await start_encoder(demo["rtmp_url"])
+    try:
+        page_a, page_b = await viewer_a.new_page(), await viewer_b.new_page()
+        await asyncio.gather(page_a.goto(room_path), page_b.goto(room_path))
+        await page_a.locator("#show-status[data-mode=live]").wait_for(timeout=30_000)
+        await asyncio.gather(wait_for_playback(page_a), wait_for_playback(page_b))
+        width = await page_a.evaluate("document.querySelector('#player').videoWidth")
+        assert width == 1280
+        latency = await page_a.evaluate("window.lcLatency().latency")
+        chat_seconds = await chat_reaches_the_other_viewer(page_a, page_b, "这款新品什么时候发货？")
+        assert chat_seconds < 1.0
+        await page_a.locator("#online-count", has_text="2").wait_for(timeout=5_000)
+    finally:
+        await stop_encoder(encoder)
+    await page_b.locator("#show-status[data-mode=replay]").wait_for(timeout=40_000)
+    await wait_for_playback(page_b, seconds=1.0)
+    fresh = await viewer_a.new_page()
+    await fresh.goto(room_path)
+    await fresh.locator("#show-status[data-mode=replay]").wait_for(timeout=10_000)
+    await wait_for_playback(fresh, seconds=1.0)
+    await viewer_a.close()
+    await viewer_b.close()
+    return {"chat_seconds": chat_seconds, "player_latency": float(latency or 0)}
