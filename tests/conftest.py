@@ -53,7 +53,11 @@ def migrate(url: str) -> None:
 def make_settings(url: str, var_dir: Path, **media: Any) -> Settings:
     http_port = services.free_port()
     return Settings(
-        env="test", var_dir=var_dir, database_url=url, log_json=True, log_level="WARNING",
+        env="test",
+        var_dir=var_dir,
+        database_url=url,
+        log_json=True,
+        log_level="WARNING",
         http=HttpSettings(port=http_port),
         media=MediaSettings(rtmp_port=services.free_port(), reconnect_grace_seconds=2.0, **media),
     )
@@ -74,8 +78,14 @@ class RunningServer:
 async def run_server(settings: Settings) -> AsyncIterator[RunningServer]:
     """uvicorn serving create_app(settings) on loopback inside the test loop."""
     app = create_app(settings)
-    config = uvicorn.Config(app, host="127.0.0.1", port=settings.http.port, log_config=None, lifespan="on",
-                            ws_per_message_deflate=False)
+    config = uvicorn.Config(
+        app,
+        host="127.0.0.1",
+        port=settings.http.port,
+        log_config=None,
+        lifespan="on",
+        ws_per_message_deflate=False,
+    )
     server = uvicorn.Server(config)
     task = asyncio.create_task(server.serve())
     while not server.started:
@@ -83,7 +93,9 @@ async def run_server(settings: Settings) -> AsyncIterator[RunningServer]:
             task.result()
         await asyncio.sleep(0.02)
     try:
-        yield RunningServer(settings=settings, db=app.state.db, base_url=f"http://127.0.0.1:{settings.http.port}")
+        yield RunningServer(
+            settings=settings, db=app.state.db, base_url=f"http://127.0.0.1:{settings.http.port}"
+        )
     finally:
         server.should_exit = True
         await task
@@ -121,14 +133,16 @@ class Account:
         return {"Authorization": f"Bearer {self.token}"}
 
 
-async def make_account(server: RunningServer, *, role: Role = Role.MEMBER, tenant: str = "demo",
-                       name: str = "测试用户") -> Account:
+async def make_account(
+    server: RunningServer, *, role: Role = Role.MEMBER, tenant: str = "demo", name: str = "测试用户"
+) -> Account:
     """A fresh account (unique e-mail) with ``role`` in ``tenant`` and an API token."""
     email = f"u{uuid.uuid4().hex[:12]}@test.livecircle.local"
     async with server.db.unit_of_work() as session:
         the_tenant = await identity_service.ensure_tenant(session, slug=tenant, name=tenant)
-        user = await identity_service.do_register(session, email=email, password=DEMO_PASSWORD, display_name=name,
-                                                  tenant=the_tenant, role=role)
+        user = await identity_service.do_register(
+            session, email=email, password=DEMO_PASSWORD, display_name=name, tenant=the_tenant, role=role
+        )
         token = await identity_service.do_issue_api_token(session, user=user, tenant_id=the_tenant.id)
     return Account(user_id=user.id, email=email, password=DEMO_PASSWORD, token=token, tenant=tenant)
 
@@ -148,10 +162,12 @@ async def other_viewer(server: RunningServer) -> Account:
     return await make_account(server, name="观众乙")
 
 
-async def make_room(client: httpx.AsyncClient, owner: Account, *, title: str = "测试直播间",
-                    visibility: str = "public") -> dict[str, Any]:
-    response = await client.post("/api/v1/rooms", json={"title": title, "visibility": visibility},
-                                 headers=owner.headers)
+async def make_room(
+    client: httpx.AsyncClient, owner: Account, *, title: str = "测试直播间", visibility: str = "public"
+) -> dict[str, Any]:
+    response = await client.post(
+        "/api/v1/rooms", json={"title": title, "visibility": visibility}, headers=owner.headers
+    )
     assert response.status_code == 201, response.text
     room: dict[str, Any] = response.json()
     return room

@@ -16,12 +16,14 @@ from tests import services
 CLI = str(Path(sys.executable).with_name("livecircle"))
 
 
-def run(args: list[str], var: Path, *extra_env: tuple[str, str], input_text: str | None = None
-        ) -> subprocess.CompletedProcess[str]:
+def run(
+    args: list[str], var: Path, *extra_env: tuple[str, str], input_text: str | None = None
+) -> subprocess.CompletedProcess[str]:
     env = {**os.environ, "LIVECIRCLE_VAR_DIR": str(var), **dict(extra_env)}
     env.pop("LIVECIRCLE_DATABASE_URL", None)
-    return subprocess.run([CLI, *args], env=env, capture_output=True, text=True, timeout=120, check=False,
-                          input=input_text)
+    return subprocess.run(
+        [CLI, *args], env=env, capture_output=True, text=True, timeout=120, check=False, input=input_text
+    )
 
 
 @pytest.fixture(scope="module")
@@ -64,7 +66,9 @@ def test_user_create_and_clear_errors(var: Path) -> None:
 
 
 def test_nginx_conf_is_accepted_by_nginx(var: Path, tmp_path: Path) -> None:
-    services.require("nginx-rtmp", services.have_nginx_rtmp(), "nginx with libnginx-mod-rtmp is not installed")
+    services.require(
+        "nginx-rtmp", services.have_nginx_rtmp(), "nginx with libnginx-mod-rtmp is not installed"
+    )
     conf = tmp_path / "nginx.conf"
     result = run(["media", "nginx-conf", "-o", str(conf), "--work-dir", str(tmp_path / "work")], var)
     assert result.returncode == 0, result.stderr
@@ -72,8 +76,12 @@ def test_nginx_conf_is_accepted_by_nginx(var: Path, tmp_path: Path) -> None:
     assert "on_publish http://127.0.0.1:8000/hooks/rtmp/publish;" in text
     assert "application show" in text
     nginx = shutil.which("nginx") or "/usr/sbin/nginx"
-    checked = subprocess.run([nginx, "-t", "-c", str(conf), "-p", str(tmp_path / "work")], capture_output=True,
-                             text=True, check=False)
+    checked = subprocess.run(
+        [nginx, "-t", "-c", str(conf), "-p", str(tmp_path / "work")],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
     assert checked.returncode == 0, checked.stderr
 
 

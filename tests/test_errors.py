@@ -14,8 +14,14 @@ from tests.conftest import Account
 
 PROBLEM = "application/problem+json"
 BAD_IDS = ["abc", "-1", "0", "99999999999999999999", "1.5", "%00", "１２"]
-BAD_BODIES: list[Any] = [None, "not json", [], {"unexpected": True}, {"title": "x" * 10_000},
-                         {"title": None, "text": 12, "email": [], "password": {}}]
+BAD_BODIES: list[Any] = [
+    None,
+    "not json",
+    [],
+    {"unexpected": True},
+    {"title": "x" * 10_000},
+    {"title": None, "text": 12, "email": [], "password": {}},
+]
 
 
 def _fill(path: str, value: str) -> str:
@@ -24,13 +30,15 @@ def _fill(path: str, value: str) -> str:
     return re.sub(r"\{[^}]+\}", value, path)
 
 
-async def _send(client: httpx.AsyncClient, method: str, url: str, body: Any,
-                headers: dict[str, str]) -> httpx.Response:
+async def _send(
+    client: httpx.AsyncClient, method: str, url: str, body: Any, headers: dict[str, str]
+) -> httpx.Response:
     if body is None:
         return await client.request(method, url, headers=headers)
     if isinstance(body, str):
-        return await client.request(method, url, content=body,
-                                    headers={**headers, "content-type": "application/json"})
+        return await client.request(
+            method, url, content=body, headers={**headers, "content-type": "application/json"}
+        )
     return await client.request(method, url, json=body, headers=headers)
 
 
@@ -49,8 +57,9 @@ async def test_openapi_is_served(client: httpx.AsyncClient) -> None:
     assert "/api/v1/rooms" in spec["paths"]
 
 
-async def test_no_endpoint_answers_bad_input_with_a_500(client: httpx.AsyncClient, viewer: Account,
-                                                        demo: dict[str, Any]) -> None:
+async def test_no_endpoint_answers_bad_input_with_a_500(
+    client: httpx.AsyncClient, viewer: Account, demo: dict[str, Any]
+) -> None:
     spec = (await client.get("/api/openapi.json")).json()
     checked = 0
     for path, operations in spec["paths"].items():
@@ -78,10 +87,35 @@ async def test_unknown_routes_and_methods_are_problems(client: httpx.AsyncClient
 
 
 async def test_pages_and_media_paths_refuse_bad_input_cleanly(client: httpx.AsyncClient) -> None:
-    for url in ("/rooms/abc", "/rooms/999999", "/hls/1/../../etc/passwd", "/hls/abc/index.m3u8",
-                "/replay/0/index.m3u8", "/replay/1/1/..%2f..%2fx.ts", "/console/rooms/abc"):
+    for url in (
+        "/rooms/abc",
+        "/rooms/999999",
+        "/hls/1/../../etc/passwd",
+        "/hls/abc/index.m3u8",
+        "/replay/0/index.m3u8",
+        "/replay/1/1/..%2f..%2fx.ts",
+        "/console/rooms/abc",
+    ):
         response = await client.get(url)
         assert 400 <= response.status_code < 500, url
     page = await client.get("/rooms/999999", headers={"accept": "text/html"})
     assert page.status_code == 404
     assert page.headers["content-type"].startswith("text/html")
+
+
+async def test_form_endpoints_refuse_bad_input_cleanly(client: httpx.AsyncClient) -> None:
+    for url in (
+        "/hooks/rtmp/publish",
+        "/hooks/rtmp/update",
+        "/hooks/rtmp/publish_done",
+        "/hooks/rtmp/record_done",
+        "/login",
+        "/register",
+        "/logout",
+        "/console/rooms",
+        "/console/rooms/abc/key/rotate",
+        "/console/shows/1/end",
+    ):
+        for body in ({}, {"name": "x" * 5000}, {"name": "r-not-a-room", "path": "/etc/passwd"}):
+            response = await client.post(url, data=body)
+            assert 300 <= response.status_code < 500, (url, body, response.status_code, response.text[:200])

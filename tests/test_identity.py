@@ -18,23 +18,27 @@ def new_email() -> str:
 
 
 async def register(client: httpx.AsyncClient, email: str, password: str = "correct horse") -> httpx.Response:
-    return await client.post("/api/v1/auth/register",
-                              json={"email": email, "password": password, "display_name": "小明"})
+    return await client.post(
+        "/api/v1/auth/register", json={"email": email, "password": password, "display_name": "小明"}
+    )
 
 
 async def test_register_then_token_then_me(client: httpx.AsyncClient, demo: dict[str, object]) -> None:
     email = new_email()
     created = await register(client, email)
     assert created.status_code == 201, created.text
-    token = (await client.post("/api/v1/auth/token", json={"email": email, "password": "correct horse"})).json()
+    token = (
+        await client.post("/api/v1/auth/token", json={"email": email, "password": "correct horse"})
+    ).json()
     me = await client.get("/api/v1/me", headers={"Authorization": f"Bearer {token['access_token']}"})
     assert me.json()["authenticated"] is True
     assert me.json()["display_name"] == "小明"
     assert me.json()["role"] == "member"
 
 
-async def test_password_is_stored_as_argon2(client: httpx.AsyncClient, server: RunningServer,
-                                           demo: dict[str, object]) -> None:
+async def test_password_is_stored_as_argon2(
+    client: httpx.AsyncClient, server: RunningServer, demo: dict[str, object]
+) -> None:
     email = new_email()
     await register(client, email)
     async with server.db.unit_of_work() as session:
@@ -54,22 +58,27 @@ async def test_duplicate_email_is_a_conflict(client: httpx.AsyncClient, demo: di
 
 
 async def test_bad_registrations_are_422_problems(client: httpx.AsyncClient) -> None:
-    for body in ({"email": "not-an-email", "password": "long enough", "display_name": "x"},
-                 {"email": new_email(), "password": "short", "display_name": "x"},
-                 {"email": new_email(), "password": "long enough"},
-                 {"email": new_email(), "password": "long enough", "display_name": "x", "is_admin": True}):
+    for body in (
+        {"email": "not-an-email", "password": "long enough", "display_name": "x"},
+        {"email": new_email(), "password": "short", "display_name": "x"},
+        {"email": new_email(), "password": "long enough"},
+        {"email": new_email(), "password": "long enough", "display_name": "x", "is_admin": True},
+    ):
         response = await client.post("/api/v1/auth/register", json=body)
         assert response.status_code == 422, body
         assert response.headers["content-type"] == PROBLEM
         assert response.json()["code"] == "validation_error"
 
 
-async def test_wrong_password_and_unknown_email_look_the_same(client: httpx.AsyncClient,
-                                                             demo: dict[str, object]) -> None:
+async def test_wrong_password_and_unknown_email_look_the_same(
+    client: httpx.AsyncClient, demo: dict[str, object]
+) -> None:
     email = new_email()
     await register(client, email)
     wrong = await client.post("/api/v1/auth/token", json={"email": email, "password": "wrong password"})
-    unknown = await client.post("/api/v1/auth/token", json={"email": new_email(), "password": "wrong password"})
+    unknown = await client.post(
+        "/api/v1/auth/token", json={"email": new_email(), "password": "wrong password"}
+    )
     assert wrong.status_code == unknown.status_code == 401
     assert wrong.json()["code"] == unknown.json()["code"] == "invalid_credentials"
 
@@ -93,7 +102,9 @@ async def sign_in_with_form(client: httpx.AsyncClient, email: str, password: str
     assert "lc_session" in client.cookies
 
 
-async def test_page_sign_in_needs_csrf_and_sets_session(server: RunningServer, demo: dict[str, object]) -> None:
+async def test_page_sign_in_needs_csrf_and_sets_session(
+    server: RunningServer, demo: dict[str, object]
+) -> None:
     email = new_email()
     async with httpx.AsyncClient(base_url=server.base_url) as browser:
         await register(browser, email)
@@ -105,8 +116,9 @@ async def test_page_sign_in_needs_csrf_and_sets_session(server: RunningServer, d
         assert (await browser.get("/api/v1/me")).json()["authenticated"] is True
 
 
-async def test_cookie_authenticated_api_writes_need_csrf_header(server: RunningServer,
-                                                               demo: dict[str, object]) -> None:
+async def test_cookie_authenticated_api_writes_need_csrf_header(
+    server: RunningServer, demo: dict[str, object]
+) -> None:
     email = new_email()
     async with httpx.AsyncClient(base_url=server.base_url) as browser:
         await register(browser, email)
@@ -115,8 +127,11 @@ async def test_cookie_authenticated_api_writes_need_csrf_header(server: RunningS
         refused = await browser.post(f"/api/v1/rooms/{demo['room_id']}/chat", json=body)
         assert refused.status_code == 403
         assert refused.json()["code"] == "csrf_failed"
-        allowed = await browser.post(f"/api/v1/rooms/{demo['room_id']}/chat", json=body,
-                                     headers={"X-CSRF-Token": browser.cookies["lc_csrf"]})
+        allowed = await browser.post(
+            f"/api/v1/rooms/{demo['room_id']}/chat",
+            json=body,
+            headers={"X-CSRF-Token": browser.cookies["lc_csrf"]},
+        )
         assert allowed.status_code == 201, allowed.text
 
 
@@ -141,10 +156,19 @@ async def test_register_page_flow(server: RunningServer, demo: dict[str, object]
     async with httpx.AsyncClient(base_url=server.base_url) as browser:
         await browser.get("/register")
         csrf = browser.cookies["lc_csrf"]
-        short = await browser.post("/register", data={"email": new_email(), "password": "short",
-                                                      "display_name": "小红", "csrf_token": csrf})
+        short = await browser.post(
+            "/register",
+            data={"email": new_email(), "password": "short", "display_name": "小红", "csrf_token": csrf},
+        )
         assert short.status_code == 422
-        ok = await browser.post("/register", data={"email": new_email(), "password": "long enough",
-                                                   "display_name": "小红", "csrf_token": csrf})
+        ok = await browser.post(
+            "/register",
+            data={
+                "email": new_email(),
+                "password": "long enough",
+                "display_name": "小红",
+                "csrf_token": csrf,
+            },
+        )
         assert ok.status_code == 303
         assert (await browser.get("/api/v1/me")).json()["display_name"] == "小红"

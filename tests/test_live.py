@@ -21,8 +21,9 @@ async def stream_key(client: httpx.AsyncClient, owner: Account, room_id: int) ->
     return key
 
 
-async def test_members_cannot_create_rooms_hosts_can(client: httpx.AsyncClient, viewer: Account,
-                                                     host: Account) -> None:
+async def test_members_cannot_create_rooms_hosts_can(
+    client: httpx.AsyncClient, viewer: Account, host: Account
+) -> None:
     refused = await client.post("/api/v1/rooms", json={"title": "x"}, headers=viewer.headers)
     assert refused.status_code == 403
     assert refused.json()["code"] == "cannot_create_room"
@@ -31,7 +32,9 @@ async def test_members_cannot_create_rooms_hosts_can(client: httpx.AsyncClient, 
     assert room["owner_id"] == host.user_id
 
 
-async def test_stream_key_is_for_the_host_only(client: httpx.AsyncClient, host: Account, viewer: Account) -> None:
+async def test_stream_key_is_for_the_host_only(
+    client: httpx.AsyncClient, host: Account, viewer: Account
+) -> None:
     room = await make_room(client, host)
     key = await stream_key(client, host, room["id"])
     assert key.startswith("lc_")
@@ -42,11 +45,14 @@ async def test_stream_key_is_for_the_host_only(client: httpx.AsyncClient, host: 
     assert anonymous.status_code == 401
 
 
-async def test_rotate_and_revoke_refuse_the_old_key(client: httpx.AsyncClient, server: RunningServer,
-                                                    host: Account) -> None:
+async def test_rotate_and_revoke_refuse_the_old_key(
+    client: httpx.AsyncClient, server: RunningServer, host: Account
+) -> None:
     room = await make_room(client, host)
     old = await stream_key(client, host, room["id"])
-    rotated = (await client.post(f"/api/v1/rooms/{room['id']}/stream-key/rotate", headers=host.headers)).json()
+    rotated = (
+        await client.post(f"/api/v1/rooms/{room['id']}/stream-key/rotate", headers=host.headers)
+    ).json()
     assert rotated["stream_key"] not in (None, old)
     assert rotated["publish_url"].endswith(f"/ingest/{rotated['stream_key']}")
     async with server.db.unit_of_work() as session:
@@ -61,8 +67,9 @@ async def test_rotate_and_revoke_refuse_the_old_key(client: httpx.AsyncClient, s
             await service.check_publish(session, key="")
 
 
-async def test_private_rooms_stay_inside_their_tenant(client: httpx.AsyncClient, server: RunningServer,
-                                                      host: Account, viewer: Account) -> None:
+async def test_private_rooms_stay_inside_their_tenant(
+    client: httpx.AsyncClient, server: RunningServer, host: Account, viewer: Account
+) -> None:
     room = await make_room(client, host, title="内部培训", visibility="private")
     outsider = await make_account(server, tenant="other-brand")
     assert (await client.get(f"/api/v1/rooms/{room['id']}", headers=viewer.headers)).status_code == 200
@@ -76,8 +83,9 @@ async def test_private_rooms_stay_inside_their_tenant(client: httpx.AsyncClient,
         assert (await client.get(f"/rooms/{room['id']}", headers=headers)).status_code == 404
 
 
-async def test_outsider_operator_cannot_manage(client: httpx.AsyncClient, server: RunningServer,
-                                               host: Account) -> None:
+async def test_outsider_operator_cannot_manage(
+    client: httpx.AsyncClient, server: RunningServer, host: Account
+) -> None:
     room = await make_room(client, host)
     operator_elsewhere = await make_account(server, tenant="other-brand", role=Role.OPERATOR)
     operator_here = await make_account(server, role=Role.OPERATOR)
@@ -87,11 +95,15 @@ async def test_outsider_operator_cannot_manage(client: httpx.AsyncClient, server
     assert allowed.status_code == 200
 
 
-async def test_scheduled_show_goes_live_on_publish(client: httpx.AsyncClient, server: RunningServer,
-                                                   host: Account) -> None:
+async def test_scheduled_show_goes_live_on_publish(
+    client: httpx.AsyncClient, server: RunningServer, host: Account
+) -> None:
     room = await make_room(client, host)
-    created = await client.post(f"/api/v1/rooms/{room['id']}/shows",
-                                json={"title": "周五上新", "scenario": "product_seeding"}, headers=host.headers)
+    created = await client.post(
+        f"/api/v1/rooms/{room['id']}/shows",
+        json={"title": "周五上新", "scenario": "product_seeding"},
+        headers=host.headers,
+    )
     assert created.status_code == 201
     assert created.json()["status"] == "scheduled"
     key = await stream_key(client, host, room["id"])
@@ -107,8 +119,9 @@ async def test_scheduled_show_goes_live_on_publish(client: httpx.AsyncClient, se
     assert key not in state["playback_url"]
 
 
-async def test_second_encoder_is_refused_while_one_publishes(client: httpx.AsyncClient, server: RunningServer,
-                                                             host: Account) -> None:
+async def test_second_encoder_is_refused_while_one_publishes(
+    client: httpx.AsyncClient, server: RunningServer, host: Account
+) -> None:
     room = await make_room(client, host)
     key = await stream_key(client, host, room["id"])
     async with server.db.unit_of_work() as session:
@@ -118,8 +131,9 @@ async def test_second_encoder_is_refused_while_one_publishes(client: httpx.Async
             await service.check_publish(session, key=key)
 
 
-async def test_reconnect_within_grace_continues_the_same_show(client: httpx.AsyncClient, server: RunningServer,
-                                                              host: Account) -> None:
+async def test_reconnect_within_grace_continues_the_same_show(
+    client: httpx.AsyncClient, server: RunningServer, host: Account
+) -> None:
     room = await make_room(client, host)
     key = await stream_key(client, host, room["id"])
     async with server.db.unit_of_work() as session:
@@ -134,8 +148,9 @@ async def test_reconnect_within_grace_continues_the_same_show(client: httpx.Asyn
     assert again.part == first.part + 1
 
 
-async def test_show_ends_when_publisher_stays_away_past_grace(client: httpx.AsyncClient, server: RunningServer,
-                                                              host: Account) -> None:
+async def test_show_ends_when_publisher_stays_away_past_grace(
+    client: httpx.AsyncClient, server: RunningServer, host: Account
+) -> None:
     room = await make_room(client, host)
     key = await stream_key(client, host, room["id"])
     async with server.db.unit_of_work() as session:
@@ -157,8 +172,9 @@ def test_default_reconnect_grace_is_30_seconds() -> None:
     assert Settings().media.reconnect_grace_seconds == 30.0
 
 
-async def test_host_ends_a_live_show(client: httpx.AsyncClient, server: RunningServer, host: Account,
-                                     viewer: Account) -> None:
+async def test_host_ends_a_live_show(
+    client: httpx.AsyncClient, server: RunningServer, host: Account, viewer: Account
+) -> None:
     room = await make_room(client, host)
     key = await stream_key(client, host, room["id"])
     async with server.db.unit_of_work() as session:

@@ -42,8 +42,9 @@ async def live_playlist(client: httpx.AsyncClient, room_id: int, sid: str = "t1"
     return response.text if response.status_code == 200 and ".ts" in response.text else None
 
 
-async def test_push_plays_as_hls_and_ends_as_a_replay(client: httpx.AsyncClient, server: RunningServer,
-                                                      host: Account) -> None:
+async def test_push_plays_as_hls_and_ends_as_a_replay(
+    client: httpx.AsyncClient, server: RunningServer, host: Account
+) -> None:
     room = await make_room(client, host)
     encoder = await start_encoder(await publish_url(client, host, room["id"]))
     try:
@@ -74,7 +75,9 @@ async def test_push_plays_as_hls_and_ends_as_a_replay(client: httpx.AsyncClient,
     assert (await client.get(f"/hls/{room['id']}/index.m3u8")).status_code == 404
 
 
-async def test_wrong_key_cannot_publish(client: httpx.AsyncClient, server: RunningServer, host: Account) -> None:
+async def test_wrong_key_cannot_publish(
+    client: httpx.AsyncClient, server: RunningServer, host: Account
+) -> None:
     room = await make_room(client, host)
     port = server.settings.media.rtmp_port
     encoder = await start_encoder(f"rtmp://127.0.0.1:{port}/ingest/lc_not-the-key", seconds=5)
@@ -85,8 +88,9 @@ async def test_wrong_key_cannot_publish(client: httpx.AsyncClient, server: Runni
     assert not (server.settings.hls_dir / f"r{room['id']}").exists()
 
 
-async def test_revoking_the_key_kicks_the_live_publisher(client: httpx.AsyncClient, server: RunningServer,
-                                                         host: Account) -> None:
+async def test_revoking_the_key_kicks_the_live_publisher(
+    client: httpx.AsyncClient, server: RunningServer, host: Account
+) -> None:
     room = await make_room(client, host)
     encoder = await start_encoder(await publish_url(client, host, room["id"]))
     try:
@@ -128,8 +132,9 @@ async def test_reconnect_within_grace_continues_the_show_and_replay(
     assert f"/replay/{show_id}/2/" in text
 
 
-async def test_playlist_fetches_count_playback_sessions(client: httpx.AsyncClient, server: RunningServer,
-                                                        host: Account) -> None:
+async def test_playlist_fetches_count_playback_sessions(
+    client: httpx.AsyncClient, server: RunningServer, host: Account
+) -> None:
     room = await make_room(client, host)
     encoder = await start_encoder(await publish_url(client, host, room["id"]))
     try:

@@ -20,8 +20,9 @@ from tests.conftest import Account, RunningServer, make_room
 
 
 @asynccontextmanager
-async def room_socket(server: RunningServer, room_id: int | str, account: Account | None = None
-                      ) -> AsyncIterator[ClientConnection]:
+async def room_socket(
+    server: RunningServer, room_id: int | str, account: Account | None = None
+) -> AsyncIterator[ClientConnection]:
     query = f"?token={account.token}" if account else ""
     async with websockets.connect(f"{server.ws_url}/ws/rooms/{room_id}{query}") as ws:
         yield ws
@@ -42,8 +43,13 @@ async def room(client: httpx.AsyncClient, host: Account) -> dict[str, Any]:
     return await make_room(client, host, title="弹幕测试")
 
 
-async def test_hello_describes_room_and_me(server: RunningServer, room: dict[str, Any], viewer: Account) -> None:
-    async with room_socket(server, room["id"]) as anonymous, room_socket(server, room["id"], viewer) as member:
+async def test_hello_describes_room_and_me(
+    server: RunningServer, room: dict[str, Any], viewer: Account
+) -> None:
+    async with (
+        room_socket(server, room["id"]) as anonymous,
+        room_socket(server, room["id"], viewer) as member,
+    ):
         hello = await next_event(anonymous, "hello")
         assert hello["me"] is None
         assert hello["room_id"] == room["id"]
@@ -53,10 +59,17 @@ async def test_hello_describes_room_and_me(server: RunningServer, room: dict[str
 
 
 async def test_chat_reaches_every_other_viewer_fast_and_is_stored(
-    server: RunningServer, client: httpx.AsyncClient, room: dict[str, Any], viewer: Account, other_viewer: Account
+    server: RunningServer,
+    client: httpx.AsyncClient,
+    room: dict[str, Any],
+    viewer: Account,
+    other_viewer: Account,
 ) -> None:
-    async with room_socket(server, room["id"], viewer) as a, room_socket(server, room["id"], other_viewer) as b, \
-            room_socket(server, room["id"]) as anonymous:
+    async with (
+        room_socket(server, room["id"], viewer) as a,
+        room_socket(server, room["id"], other_viewer) as b,
+        room_socket(server, room["id"]) as anonymous,
+    ):
         for ws in (a, b, anonymous):
             await next_event(ws, "hello")
         sent_at = time.monotonic()
@@ -71,18 +84,22 @@ async def test_chat_reaches_every_other_viewer_fast_and_is_stored(
     assert [m["text"] for m in stored] == ["大家好 👋 <b>hi</b>"]
 
 
-async def test_new_viewer_gets_recent_chat_in_hello(server: RunningServer, client: httpx.AsyncClient,
-                                                    room: dict[str, Any], viewer: Account) -> None:
+async def test_new_viewer_gets_recent_chat_in_hello(
+    server: RunningServer, client: httpx.AsyncClient, room: dict[str, Any], viewer: Account
+) -> None:
     for text in ("第一条", "第二条"):
-        response = await client.post(f"/api/v1/rooms/{room['id']}/chat", json={"text": text},
-                                     headers=viewer.headers)
+        response = await client.post(
+            f"/api/v1/rooms/{room['id']}/chat", json={"text": text}, headers=viewer.headers
+        )
         assert response.status_code == 201
     async with room_socket(server, room["id"]) as ws:
         hello = await next_event(ws, "hello")
     assert [m["text"] for m in hello["chat"]] == ["第一条", "第二条"]
 
 
-async def test_presence_counts_connections(server: RunningServer, room: dict[str, Any], viewer: Account) -> None:
+async def test_presence_counts_connections(
+    server: RunningServer, room: dict[str, Any], viewer: Account
+) -> None:
     async with room_socket(server, room["id"]) as first:
         await next_event(first, "hello")
         assert (await next_event(first, "presence"))["online"] == 1
@@ -100,15 +117,18 @@ async def test_anonymous_viewers_cannot_chat(server: RunningServer, room: dict[s
     assert error == {"type": "error", "code": "chat_needs_account", "message": "Sign in to chat", "ref": 7}
 
 
-@pytest.mark.parametrize(("frame", "code"), [
-    ("not json", "bad_frame"),
-    ("[1, 2]", "bad_frame"),
-    ('{"text": "no op"}', "bad_frame"),
-    ('{"op": "dance"}', "unknown_op"),
-    ('{"op": "chat", "text": "   "}', "chat_text_invalid"),
-    ('{"op": "chat", "text": "' + "长" * 201 + '"}', "chat_text_invalid"),
-    ("x" * 9000, "bad_frame"),
-])
+@pytest.mark.parametrize(
+    ("frame", "code"),
+    [
+        ("not json", "bad_frame"),
+        ("[1, 2]", "bad_frame"),
+        ('{"text": "no op"}', "bad_frame"),
+        ('{"op": "dance"}', "unknown_op"),
+        ('{"op": "chat", "text": "   "}', "chat_text_invalid"),
+        ('{"op": "chat", "text": "' + "长" * 201 + '"}', "chat_text_invalid"),
+        ("x" * 9000, "bad_frame"),
+    ],
+)
 async def test_bad_frames_get_error_frames_and_the_socket_stays_open(
     server: RunningServer, room: dict[str, Any], viewer: Account, frame: str, code: str
 ) -> None:
@@ -120,8 +140,9 @@ async def test_bad_frames_get_error_frames_and_the_socket_stays_open(
         assert (await next_event(ws, "pong"))["ref"] == "still-here"
 
 
-async def test_unknown_or_private_room_is_refused(server: RunningServer, client: httpx.AsyncClient,
-                                                  host: Account) -> None:
+async def test_unknown_or_private_room_is_refused(
+    server: RunningServer, client: httpx.AsyncClient, host: Account
+) -> None:
     private = await make_room(client, host, visibility="private")
     for target in ("999999", "abc", str(private["id"])):
         async with room_socket(server, target) as ws:
@@ -140,8 +161,10 @@ async def test_hub_sends_one_frame_per_tick_with_every_event() -> None:
 
     hub = Hub(MemoryBroker(), tick_ms=50, queue_limit=16)
     await hub.broker.start(hub._deliver)
-    conns = [Connection(FakeSocket(), channel="room:1", identity=None, context=None, queue_limit=16)  # type: ignore[arg-type]
-             for _ in range(3)]
+    conns = [
+        Connection(FakeSocket(), channel="room:1", identity=None, context=None, queue_limit=16)  # type: ignore[arg-type]
+        for _ in range(3)
+    ]
     for conn in conns:
         hub.join(conn)
     for n in range(10):

@@ -12,7 +12,9 @@ from tests.media_tools import start_encoder, stop_encoder
 
 
 async def signed_in_context(browser: Browser, base_url: str, email: str, password: str) -> BrowserContext:
-    context = await browser.new_context(base_url=base_url, locale="zh-CN", viewport={"width": 1280, "height": 800})
+    context = await browser.new_context(
+        base_url=base_url, locale="zh-CN", viewport={"width": 1280, "height": 800}
+    )
     page = await context.new_page()
     await page.goto("/login")
     await page.fill("input[name=email]", email)
@@ -25,11 +27,13 @@ async def signed_in_context(browser: Browser, base_url: str, email: str, passwor
 
 async def wait_for_playback(page: Page, *, seconds: float = 2.0, timeout_ms: float = 40_000) -> float:
     """Wait until the video has played ``seconds`` and is still advancing; returns currentTime."""
-    await page.wait_for_function(f"document.querySelector('#player').currentTime > {seconds}",
-                                 timeout=timeout_ms)
+    await page.wait_for_function(
+        f"document.querySelector('#player').currentTime > {seconds}", timeout=timeout_ms
+    )
     before = await page.evaluate("document.querySelector('#player').currentTime")
-    await page.wait_for_function(f"document.querySelector('#player').currentTime > {before} + 0.5",
-                                 timeout=10_000)
+    await page.wait_for_function(
+        f"document.querySelector('#player').currentTime > {before} + 0.5", timeout=10_000
+    )
     errors = await page.evaluate("window.lcPlayer ? window.lcPlayer.errors : ['no player']")
     assert errors == [], errors
     current: float = await page.evaluate("document.querySelector('#player').currentTime")

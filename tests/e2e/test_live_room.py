@@ -33,7 +33,9 @@ async def test_go_live_watch_chat_and_replay(browser: Browser, embedded_server: 
     assert figures["chat_seconds"] < 1.0
 
 
-async def test_anonymous_viewer_watches_but_cannot_chat(browser: Browser, embedded_server: RunningServer) -> None:
+async def test_anonymous_viewer_watches_but_cannot_chat(
+    browser: Browser, embedded_server: RunningServer
+) -> None:
     demo = await seed_demo(embedded_server.db, embedded_server.settings)
     context = await browser.new_context(base_url=embedded_server.base_url, locale="en")
     page = await context.new_page()

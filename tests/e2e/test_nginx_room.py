@@ -25,7 +25,9 @@ pytestmark = pytest.mark.e2e
 
 @pytest.fixture(scope="module")
 async def nginx_server(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[RunningServer]:
-    services.require("nginx-rtmp", services.have_nginx_rtmp(), "nginx with libnginx-mod-rtmp is not installed")
+    services.require(
+        "nginx-rtmp", services.have_nginx_rtmp(), "nginx with libnginx-mod-rtmp is not installed"
+    )
     services.require("ffmpeg", services.have_ffmpeg(), "ffmpeg is not installed")
     services.require("postgresql", services.have_postgres(), "PostgreSQL server binaries not found")
     var = tmp_path_factory.mktemp("e2e-nginx")
@@ -33,9 +35,16 @@ async def nginx_server(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterato
         await asyncio.to_thread(migrate, url)
         settings = make_settings(url, var, adapter="nginx")
         work = var / "nginx"
-        layout = NginxLayout(api_url=settings.http.base_url, rtmp_port=settings.media.rtmp_port,
-                             hls_dir=settings.hls_dir, record_dir=work / "rec", work_dir=work,
-                             segment_seconds=1, update_seconds=2, user="root" if os.geteuid() == 0 else None)
+        layout = NginxLayout(
+            api_url=settings.http.base_url,
+            rtmp_port=settings.media.rtmp_port,
+            hls_dir=settings.hls_dir,
+            record_dir=work / "rec",
+            work_dir=work,
+            segment_seconds=1,
+            update_seconds=2,
+            user="root" if os.geteuid() == 0 else None,
+        )
         for directory in (work, layout.record_dir, layout.hls_dir):
             directory.mkdir(parents=True, exist_ok=True)
         conf = work / "nginx.conf"
