@@ -169,13 +169,14 @@ async def test_hub_sends_one_frame_per_tick_with_every_event() -> None:
         hub.join(conn)
     for n in range(10):
         await hub.publish("room:1", {"type": "chat", "n": n})
-    hub.flush()
+    await hub.flush()
     frames = [conn.queue.get_nowait() for conn in conns]
     assert all(conn.queue.empty() for conn in conns)
     assert frames[0] is frames[1] is frames[2]  # encoded once, shared by every connection
     events = orjson.loads(frames[0] or "")["events"]
     assert [e["n"] for e in events if e["type"] == "chat"] == list(range(10))
-    assert {"type": "presence", "online": 3} in events
+    assert [(e["type"], e["online"]) for e in events if e["type"] == "presence"] == [("presence", 3)]
+    assert all("eid" in e for e in events)
 
 
 async def test_slow_consumer_is_dropped_without_stalling_others() -> None:
@@ -189,7 +190,7 @@ async def test_slow_consumer_is_dropped_without_stalling_others() -> None:
     hub.join(fast)
     for n in range(10):
         await hub.publish("room:1", {"type": "chat", "n": n})
-        hub.flush()
+        await hub.flush()
         while not fast.queue.empty():
             fast.queue.get_nowait()  # the fast client keeps up
     assert slow.dropped is True
@@ -197,3 +198,46 @@ async def test_slow_consumer_is_dropped_without_stalling_others() -> None:
     queued = [slow.queue.get_nowait() for _ in range(slow.queue.qsize())]
     assert queued[-1] is None  # the writer closes the socket when it reaches this
     assert len(queued) <= 4
+
+
+async def chat_via_api(client: httpx.AsyncClient, room_id: int, account: Account, text: str) -> None:
+    response = await client.post(
+        f"/api/v1/rooms/{room_id}/chat", json={"text": text}, headers=account.headers
+    )
+    assert response.status_code == 201, response.text
+
+
+async def test_reconnect_with_last_event_id_gets_exactly_the_missed_events(
+    server: RunningServer,
+    client: httpx.AsyncClient,
+    room: dict[str, Any],
+    viewer: Account,
+    other_viewer: Account,
+) -> None:
+    async with room_socket(server, room["id"], viewer) as ws:
+        await next_event(ws, "hello")
+        await chat_via_api(client, room["id"], other_viewer, "一")
+        seen = await next_event(ws, "chat")
+    for text in ("二", "三"):
+        await chat_via_api(client, room["id"], other_viewer, text)
+    url = f"{server.ws_url}/ws/rooms/{room['id']}?token={viewer.token}&last_event_id={seen['eid']}"
+    async with websockets.connect(url) as ws:
+        frame = orjson.loads(await asyncio.wait_for(ws.recv(), 3))
+        hello, *events = frame["events"]
+        assert hello["type"] == "hello"
+        assert hello["resumed"] is True
+        assert [e["text"] for e in events if e["type"] == "chat"] == ["二", "三"]
+        await chat_via_api(client, room["id"], other_viewer, "四")
+        assert (await next_event(ws, "chat"))["text"] == "四"
+
+
+async def test_reconnect_with_an_unknown_event_id_gets_a_fresh_snapshot(
+    server: RunningServer, room: dict[str, Any], viewer: Account
+) -> None:
+    for stale in ("999999999", "not-an-id"):
+        url = f"{server.ws_url}/ws/rooms/{room['id']}?last_event_id={stale}"
+        async with websockets.connect(url) as ws:
+            hello = await next_event(ws, "hello")
+            assert hello["resumed"] is False
+            assert "state" in hello
+            assert "chat" in hello

@@ -38,6 +38,8 @@ from livecircle.live.routes import router as live_router
 from livecircle.realtime.broker import MemoryBroker
 from livecircle.realtime.gateway import Gateway
 from livecircle.realtime.hub import Hub
+from livecircle.realtime.presence import RedisPresence
+from livecircle.realtime.redis_broker import RedisBroker
 from livecircle.web.pages import router as pages_router
 from livecircle.web.sockets import make_admit
 
@@ -88,7 +90,7 @@ async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
     settings: Settings = app.state.settings
     settings.media_dir.mkdir(parents=True, exist_ok=True)
     db = Database(settings.db_url)
-    hub = Hub(MemoryBroker(), tick_ms=settings.realtime.tick_ms, queue_limit=settings.realtime.queue_limit)
+    hub = _make_hub(settings)
     gateway = Gateway(hub, make_admit(db, settings))
     for op, handler in interaction_sockets.make_ops(db, settings).items():
         gateway.register(op, handler)
@@ -110,6 +112,19 @@ async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
             await ingest.stop()
         await hub.stop()
         await db.dispose()
+
+
+def _make_hub(settings: Settings) -> Hub:
+    """In-process fan-out by default; Redis streams and presence when LIVECIRCLE_REDIS_URL is set."""
+    realtime = settings.realtime
+    if not settings.redis_url:
+        return Hub(MemoryBroker(), tick_ms=realtime.tick_ms, queue_limit=realtime.queue_limit)
+    return Hub(
+        RedisBroker(settings.redis_url),
+        tick_ms=realtime.tick_ms,
+        queue_limit=realtime.queue_limit,
+        presence=RedisPresence(settings.redis_url),
+    )
 
 
 async def _request_context(request: Request, call_next: Callable[[Request], Awaitable[Response]]) -> Response:

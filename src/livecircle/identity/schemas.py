@@ -53,7 +53,8 @@ class RegisterIn(Schema):
 
 
 class TokenIn(Schema):
-    email: EmailStr
+    # Sign-in only looks the address up; format rules belong to registration.
+    email: str = Field(min_length=3, max_length=320)
     password: str = Field(min_length=1, max_length=128)
     tenant: str | None = Field(default=None, min_length=1, max_length=64)
 

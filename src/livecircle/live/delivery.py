@@ -95,5 +95,7 @@ async def replay_segment(
 async def room_viewers(request: Request, room: RoomAccess) -> dict[str, int]:
     """Viewers right now: HLS playback sessions (players refreshing the playlist) and open room sockets."""
     hub = request.app.state.hub
-    return {"playback_sessions": playback_sessions(request).active(room.stream_name),
-            "sockets": hub.online(f"room:{room.id}")}
+    return {
+        "playback_sessions": playback_sessions(request).active(room.stream_name),
+        "sockets": hub.online(f"room:{room.id}"),
+    }

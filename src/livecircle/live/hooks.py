@@ -18,6 +18,7 @@ from livecircle.kit.errors import AppError, Forbidden
 from livecircle.live import service
 from livecircle.live.media.ffmpeg import find_ffmpeg, remux_command
 from livecircle.live.media.recording import record_dir, register_recording, reset_live_dir
+from livecircle.live.models import room_id_from_stream_name
 from livecircle.live.schemas import ShowStatus
 
 log = logging.getLogger(__name__)
@@ -28,14 +29,15 @@ Name = Annotated[str, Form(max_length=256)]
 
 def _check_loopback(request: Request) -> None:
     host = request.client.host if request.client else ""
-    if host not in {"127.0.0.1", "::1", "localhost", "testclient"}:
+    if host not in {"127.0.0.1", "::1"}:
         raise Forbidden("RTMP hooks answer loopback only")
 
 
 def _room_id_of(stream_name: str) -> int:
-    if not stream_name.startswith("r") or not stream_name[1:].isdigit():
+    room_id = room_id_from_stream_name(stream_name)
+    if room_id is None:
         raise Forbidden("Unknown stream")
-    return int(stream_name[1:])
+    return room_id
 
 
 @router.post("/publish")

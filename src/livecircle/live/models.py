@@ -11,6 +11,16 @@ from livecircle.kit.clock import utcnow
 from livecircle.kit.db import Base, UtcDateTime
 
 
+def stream_name_for(room_id: int) -> str:
+    """The room's public media name: HLS paths and nginx use it, never the secret key."""
+    return f"r{room_id}"
+
+
+def room_id_from_stream_name(name: str) -> int | None:
+    digits = name[1:]
+    return int(digits) if name.startswith("r") and digits.isdigit() and len(digits) < 10 else None
+
+
 class Room(Base):
     __tablename__ = "live_room"
 
@@ -27,8 +37,7 @@ class Room(Base):
 
     @property
     def stream_name(self) -> str:
-        """The public media name: HLS paths use it, never the secret key."""
-        return f"r{self.id}"
+        return stream_name_for(self.id)
 
 
 class Show(Base):

@@ -19,6 +19,7 @@ from livecircle.live.events import (
     StreamKeyChanged,
 )
 from livecircle.live.media.recording import live_dir
+from livecircle.live.models import stream_name_for
 from livecircle.realtime.hub import Hub
 
 log = logging.getLogger(__name__)
@@ -40,7 +41,7 @@ def subscribe(bus: EventBus, hub: Hub, settings: Settings, kick: Kick | None) ->
     async def ended(event: ShowEnded) -> None:
         if kick is not None:
             await kick(event.room_id)
-        shutil.rmtree(live_dir(settings, f"r{event.room_id}"), ignore_errors=True)
+        shutil.rmtree(live_dir(settings, stream_name_for(event.room_id)), ignore_errors=True)
         await hub.publish(
             f"room:{event.room_id}", {"type": "show", "status": "ended", "show_id": event.show_id}
         )

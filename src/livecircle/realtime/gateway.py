@@ -18,7 +18,7 @@ import orjson
 from starlette.websockets import WebSocket, WebSocketDisconnect
 
 from livecircle.kit.errors import AppError
-from livecircle.realtime.hub import Connection, Hub
+from livecircle.realtime.hub import Connection, Hub, encode_frame, merge_missed
 
 log = logging.getLogger(__name__)
 
@@ -81,9 +81,8 @@ class Gateway:
             context=admission.context,
             queue_limit=self.hub.queue_limit,
         )
-        conn.send_event({"type": "hello", **admission.hello})
-        self.hub.join(conn)
         writer = asyncio.create_task(conn.write_loop())
+        await self._welcome(conn, admission, ws.query_params.get("last_event_id", "")[:64])
         try:
             await self._read_loop(conn)
         finally:
@@ -91,6 +90,24 @@ class Gateway:
             writer.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await writer
+
+    async def _welcome(self, conn: Connection, admission: Admission, last_event_id: str) -> None:
+        """Hello first. A reconnect (``last_event_id``) then gets exactly the events it missed,
+        in the same frame; when the gap is too old, ``resumed`` is false and the hello's
+        snapshot stands on its own."""
+        hello: dict[str, Any] = {"type": "hello", **admission.hello, "resumed": False}
+        if not last_event_id:
+            conn.send_event(hello)
+            self.hub.join(conn)
+            return
+        conn.backlog = []  # hold tick frames until the history is in place
+        self.hub.join(conn)
+        try:
+            missed = await self.hub.broker.history(conn.channel, last_event_id)
+        finally:
+            backlog, conn.backlog = conn.backlog or [], None
+        hello["resumed"] = missed is not None
+        conn.offer(encode_frame([hello, *merge_missed(missed, backlog, last_event_id)]))
 
     async def _read_loop(self, conn: Connection) -> None:
         with contextlib.suppress(WebSocketDisconnect):

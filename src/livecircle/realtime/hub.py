@@ -3,7 +3,8 @@
 The frame is encoded once per channel per tick and the same string is queued
 to every connection. Each connection has a bounded queue; a consumer that
 falls behind is disconnected (it may reconnect and resume) and never stalls
-the room.
+the room. Events carry the broker's id (``eid``) so a client that reconnects
+with its last id gets exactly what it missed.
 """
 
 from __future__ import annotations
@@ -11,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import time
 from collections import defaultdict
 from typing import Any
 
@@ -18,11 +20,13 @@ import orjson
 from starlette.websockets import WebSocket, WebSocketDisconnect
 
 from livecircle.kit.metrics import WS_CONNECTIONS, WS_FRAMES
-from livecircle.realtime.broker import Broker
+from livecircle.realtime.broker import Broker, Event, event_id_key
+from livecircle.realtime.presence import LocalPresence, Presence
 
 log = logging.getLogger(__name__)
 
 SLOW_CONSUMER_CLOSE = 4008
+PRESENCE_REFRESH_SECONDS = 10.0
 
 
 class Connection:
@@ -35,6 +39,8 @@ class Connection:
         self.context = context
         self.queue: asyncio.Queue[str | None] = asyncio.Queue(maxsize=queue_limit)
         self.dropped = False
+        # While resuming, tick events wait here so they can be merged after the history.
+        self.backlog: list[Event] | None = None
 
     def offer(self, frame: str) -> bool:
         """Queue a frame; a full queue marks the connection as too slow."""
@@ -50,7 +56,7 @@ class Connection:
             return False
         return True
 
-    def send_event(self, event: dict[str, Any]) -> bool:
+    def send_event(self, event: Event) -> bool:
         return self.offer(encode_frame([event]))
 
     async def write_loop(self) -> None:
@@ -66,18 +72,33 @@ class Connection:
             WS_FRAMES.inc()
 
 
-def encode_frame(events: list[dict[str, Any]]) -> str:
+def encode_frame(events: list[Event]) -> str:
     return orjson.dumps({"events": events}).decode()
 
 
+def merge_missed(
+    missed: list[tuple[str, Event]] | None, backlog: list[Event], last_event_id: str
+) -> list[Event]:
+    """History since ``last_event_id`` followed by the live events held meanwhile, without duplicates."""
+    if missed is None:
+        return backlog
+    events = [{**event, "eid": eid} for eid, event in missed]
+    newest = event_id_key(missed[-1][0] if missed else last_event_id)
+    return events + [e for e in backlog if "eid" not in e or event_id_key(str(e["eid"])) > newest]
+
+
 class Hub:
-    def __init__(self, broker: Broker, *, tick_ms: int, queue_limit: int) -> None:
+    def __init__(
+        self, broker: Broker, *, tick_ms: int, queue_limit: int, presence: Presence | None = None
+    ) -> None:
         self.broker = broker
+        self.presence = presence or LocalPresence()
         self.tick = tick_ms / 1000
         self.queue_limit = queue_limit
         self.channels: defaultdict[str, set[Connection]] = defaultdict(set)
-        self.pending: defaultdict[str, list[dict[str, Any]]] = defaultdict(list)
+        self.pending: defaultdict[str, list[Event]] = defaultdict(list)
         self.presence_dirty: set[str] = set()
+        self._presence_refreshed = time.monotonic()
         self._task: asyncio.Task[None] | None = None
 
     async def start(self) -> None:
@@ -90,51 +111,67 @@ class Hub:
             with contextlib.suppress(asyncio.CancelledError):
                 await self._task
         await self.broker.stop()
+        await self.presence.close()
 
-    async def publish(self, channel: str, event: dict[str, Any]) -> None:
+    async def publish(self, channel: str, event: Event) -> str:
         """Send ``event`` to every connection of ``channel`` on every node, in the next tick."""
-        await self.broker.publish(channel, event)
+        return await self.broker.publish(channel, event)
 
-    async def _deliver(self, channel: str, event: dict[str, Any]) -> None:
+    async def _deliver(self, channel: str, event_id: str, event: Event) -> None:
         if channel in self.channels:
-            self.pending[channel].append(event)
+            self.pending[channel].append({**event, "eid": event_id})
 
     def join(self, conn: Connection) -> None:
+        if conn.channel not in self.channels:
+            self.broker.watch(conn.channel)
         self.channels[conn.channel].add(conn)
         self.presence_dirty.add(conn.channel)
         WS_CONNECTIONS.inc()
 
     def leave(self, conn: Connection) -> None:
         members = self.channels.get(conn.channel)
-        if members is not None and conn in members:
-            members.discard(conn)
-            WS_CONNECTIONS.dec()
-            self.presence_dirty.add(conn.channel)
-            if not members:
-                del self.channels[conn.channel]
-                self.pending.pop(conn.channel, None)
+        if members is None or conn not in members:
+            return
+        members.discard(conn)
+        WS_CONNECTIONS.dec()
+        self.presence_dirty.add(conn.channel)
+        if not members:
+            del self.channels[conn.channel]
+            self.pending.pop(conn.channel, None)
+            self.broker.unwatch(conn.channel)
 
     def online(self, channel: str) -> int:
+        """Connections to ``channel`` on this node."""
         return len(self.channels.get(channel, ()))
 
-    def flush(self) -> None:
+    async def flush(self) -> None:
         """Send one frame per channel with everything gathered since the last tick."""
-        for channel in self.presence_dirty:
-            if channel in self.channels:
-                self.pending[channel].append({"type": "presence", "online": self.online(channel)})
-        self.presence_dirty.clear()
+        await self._publish_presence()
         for channel, events in list(self.pending.items()):
             if not events:
                 continue
             frame = encode_frame(events)
             self.pending[channel] = []
             for conn in list(self.channels.get(channel, ())):
-                conn.offer(frame)
+                if conn.backlog is not None:
+                    conn.backlog.extend(events)
+                else:
+                    conn.offer(frame)
+
+    async def _publish_presence(self) -> None:
+        if time.monotonic() - self._presence_refreshed > PRESENCE_REFRESH_SECONDS:
+            self.presence_dirty.update(self.channels)  # keep this node's counts alive
+            self._presence_refreshed = time.monotonic()
+        dirty, self.presence_dirty = self.presence_dirty, set()
+        for channel in dirty:
+            total = await self.presence.update(channel, self.online(channel))
+            if channel in self.channels:
+                await self.broker.publish(channel, {"type": "presence", "online": total})
 
     async def _run(self) -> None:
         while True:
             await asyncio.sleep(self.tick)
             try:
-                self.flush()
+                await self.flush()
             except Exception:
                 log.exception("hub flush failed")

@@ -1,0 +1,130 @@
+"""Two server processes sharing rooms through a real redis-server and PostgreSQL."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import signal
+import subprocess
+import sys
+from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
+from typing import Any
+
+import httpx
+import orjson
+import pytest
+import websockets
+
+from tests import services
+from tests.conftest import migrate
+from tests.test_realtime import next_event
+
+BIN = Path(sys.executable).parent
+
+
+@pytest.fixture(scope="module")
+def backing_services() -> Iterator[tuple[str, str]]:
+    services.require("redis", services.have_redis(), "redis-server is not installed")
+    services.require("postgresql", services.have_postgres(), "PostgreSQL server binaries not found")
+    with services.postgres_server() as db_url, services.redis_server() as redis_url:
+        migrate(db_url)
+        yield db_url, redis_url
+
+
+@pytest.fixture(scope="module")
+async def nodes(
+    backing_services: tuple[str, str], tmp_path_factory: pytest.TempPathFactory
+) -> AsyncIterator[list[str]]:
+    db_url, redis_url = backing_services
+    var = tmp_path_factory.mktemp("nodes")
+    processes, urls = [], []
+    try:
+        for _ in range(2):
+            port = services.free_port()
+            env = {
+                **os.environ,
+                "LIVECIRCLE_DATABASE_URL": db_url,
+                "LIVECIRCLE_REDIS_URL": redis_url,
+                "LIVECIRCLE_VAR_DIR": str(var),
+                "LIVECIRCLE_HTTP__PORT": str(port),
+                "LIVECIRCLE_MEDIA__ADAPTER": "none",
+                "LIVECIRCLE_LOG_LEVEL": "WARNING",
+            }
+            processes.append(
+                subprocess.Popen([str(BIN / "livecircle"), "serve"], env=env, start_new_session=True)
+            )
+            urls.append(f"http://127.0.0.1:{port}")
+        for url in urls:
+            services.wait_for_port("127.0.0.1", int(url.rsplit(":", 1)[1]), 30)
+        demo = subprocess.run(
+            [str(BIN / "livecircle"), "demo", "--json"],
+            env=env,
+            capture_output=True,
+            text=True,
+            check=True,
+            timeout=60,
+        )
+        assert orjson.loads(demo.stdout)["room_id"]
+        yield urls
+    finally:
+        for process in processes:
+            os.killpg(process.pid, signal.SIGTERM)
+        for process in processes:
+            process.wait(timeout=20)
+
+
+async def token(base: str, email: str) -> str:
+    async with httpx.AsyncClient(base_url=base) as client:
+        response = await client.post(
+            "/api/v1/auth/token", json={"email": email, "password": "livecircle-demo"}
+        )
+        assert response.status_code == 200, response.text
+        value: str = response.json()["access_token"]
+        return value
+
+
+def ws(base: str, room_id: int, query: str = "") -> Any:
+    return websockets.connect(f"{base.replace('http', 'ws')}/ws/rooms/{room_id}{query}")
+
+
+async def test_chat_crosses_nodes_and_counts_agree(nodes: list[str]) -> None:
+    node_a, node_b = nodes
+    sender = await token(node_a, "viewer1@demo.livecircle.local")
+    async with ws(node_a, 1, f"?token={sender}") as on_a, ws(node_b, 1) as on_b:
+        await next_event(on_a, "hello")
+        await next_event(on_b, "hello")
+        await asyncio.sleep(0.5)
+        await on_a.send(orjson.dumps({"op": "chat", "text": "A 节点发的"}).decode())
+        received = await next_event(on_b, "chat", timeout=2)
+        assert received["text"] == "A 节点发的"
+        mirrored = await next_event(on_a, "chat", timeout=2)
+        assert mirrored["eid"] == received["eid"]  # one id, whichever node you read it from
+
+        async def online(conn: Any) -> int:
+            while True:
+                event = await next_event(conn, "presence", timeout=12)
+                if event["online"] == 2:
+                    return 2
+
+        assert await online(on_a) == 2
+        assert await online(on_b) == 2
+
+
+async def test_resume_on_another_node_gets_the_missed_events(nodes: list[str]) -> None:
+    node_a, node_b = nodes
+    talker = await token(node_a, "viewer2@demo.livecircle.local")
+    async with ws(node_a, 1) as listener, ws(node_a, 1, f"?token={talker}") as speaker:
+        await next_event(listener, "hello")
+        await next_event(speaker, "hello")
+        await speaker.send(orjson.dumps({"op": "chat", "text": "第一句"}).decode())
+        last = (await next_event(listener, "chat"))["eid"]
+        await listener.close()
+        for text in ("第二句", "第三句"):
+            await speaker.send(orjson.dumps({"op": "chat", "text": text}).decode())
+            await next_event(speaker, "chat")
+    async with ws(node_b, 1, f"?last_event_id={last}") as again:
+        frame = orjson.loads(await asyncio.wait_for(again.recv(), 3))
+        hello, *events = frame["events"]
+        assert hello["resumed"] is True
+        assert [e["text"] for e in events if e["type"] == "chat"] == ["第二句", "第三句"]
