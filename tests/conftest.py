@@ -68,6 +68,7 @@ class RunningServer:
     settings: Settings
     db: Database
     base_url: str
+    app: Any = None
 
     @property
     def ws_url(self) -> str:
@@ -94,7 +95,7 @@ async def run_server(settings: Settings) -> AsyncIterator[RunningServer]:
         await asyncio.sleep(0.02)
     try:
         yield RunningServer(
-            settings=settings, db=app.state.db, base_url=f"http://127.0.0.1:{settings.http.port}"
+            settings=settings, db=app.state.db, base_url=f"http://127.0.0.1:{settings.http.port}", app=app
         )
     finally:
         server.should_exit = True

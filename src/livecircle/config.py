@@ -51,6 +51,18 @@ class RealtimeSettings(BaseModel):
     queue_limit: int = Field(default=256, ge=8)
     history_size: int = Field(default=50, ge=0, le=500)
     chat_max_length: int = Field(default=200, ge=1, le=2000)
+    # Above this many ordinary chat lines per second in one room, the excess is
+    # aggregated ("+37 said 链接"); host/moderator/pinned/gift events always go out.
+    overload_chat_per_second: int = Field(default=60, ge=1)
+
+
+class ChatSettings(BaseModel):
+    rate_limit_messages: int = Field(default=20, ge=1)
+    rate_limit_seconds: float = Field(default=30.0, gt=0)
+    write_interval_ms: int = Field(default=200, ge=10, le=5000)
+    # 0..31; several app processes each need their own (chat ids are made in-process).
+    node_id: int = Field(default=0, ge=0, le=31)
+    likes_per_connection_per_second: int = Field(default=30, ge=1)
 
 
 class Settings(BaseSettings):
@@ -72,6 +84,7 @@ class Settings(BaseSettings):
     http: HttpSettings = HttpSettings()
     media: MediaSettings = MediaSettings()
     realtime: RealtimeSettings = RealtimeSettings()
+    chat: ChatSettings = ChatSettings()
 
     @model_validator(mode="after")
     def _refuse_placeholder_secret(self) -> Settings:

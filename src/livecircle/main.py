@@ -14,6 +14,7 @@ from fastapi import FastAPI, Request, WebSocket
 from fastapi.responses import JSONResponse, Response
 from fastapi.staticfiles import StaticFiles
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+from redis.asyncio import Redis
 from sqlalchemy import text
 
 from livecircle import __version__
@@ -22,6 +23,7 @@ from livecircle.identity.deps import CSRF_COOKIE
 from livecircle.identity.routes import router as identity_router
 from livecircle.interaction import sockets as interaction_sockets
 from livecircle.interaction import tasks as interaction_tasks
+from livecircle.interaction.engine import ChatEngine
 from livecircle.interaction.routes import router as interaction_router
 from livecircle.kit.db import Database
 from livecircle.kit.errors import install_error_handlers
@@ -35,7 +37,9 @@ from livecircle.live.hooks import router as hooks_router
 from livecircle.live.media.embedded import EmbeddedIngest
 from livecircle.live.media.hls import PlaybackSessions
 from livecircle.live.routes import router as live_router
-from livecircle.realtime.broker import MemoryBroker
+from livecircle.live.viewers import PeakRecorder
+from livecircle.moderation.routes import router as moderation_router
+from livecircle.realtime.broker import Broker, MemoryBroker
 from livecircle.realtime.gateway import Gateway
 from livecircle.realtime.hub import Hub
 from livecircle.realtime.presence import RedisPresence
@@ -69,6 +73,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         identity_router,
         live_router,
         interaction_router,
+        moderation_router,
         delivery_router,
         hooks_router,
         pages_router,
@@ -91,14 +96,21 @@ async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
     settings.media_dir.mkdir(parents=True, exist_ok=True)
     db = Database(settings.db_url)
     hub = _make_hub(settings)
-    gateway = Gateway(hub, make_admit(db, settings))
-    for op, handler in interaction_sockets.make_ops(db, settings).items():
+    engine = ChatEngine(db, hub, settings, node_id=await _node_id(settings))
+    gateway = Gateway(hub, make_admit(db, settings, engine.writer))
+    ops = interaction_sockets.make_ops(db, engine, settings.chat.likes_per_connection_per_second)
+    for op, handler in ops.items():
         gateway.register(op, handler)
     ingest = EmbeddedIngest(db, settings) if settings.media.adapter == "embedded" else None
     live_tasks.subscribe(db.bus, hub, settings, ingest.kick if ingest else None)
-    interaction_tasks.subscribe(db.bus, hub)
+    interaction_tasks.subscribe(db, hub, engine)
+    peaks = PeakRecorder(db)
+    hub.presence_listeners.append(peaks.observe)
     app.state.db, app.state.hub, app.state.gateway, app.state.ingest = db, hub, gateway, ingest
+    app.state.chat = engine
     await hub.start()
+    engine.start()
+    peaks.start()
     if ingest is not None:
         await ingest.start()
     sweeper = asyncio.create_task(live_tasks.sweep_stale_shows(db, settings), name="stale-show-sweeper")
@@ -110,20 +122,33 @@ async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
             await sweeper
         if ingest is not None:
             await ingest.stop()
+        await engine.stop()
+        await peaks.stop()
         await hub.stop()
         await db.dispose()
+
+
+async def _node_id(settings: Settings) -> int:
+    """Chat ids embed a node number: the setting, or with Redis the next free one of 32."""
+    if not settings.redis_url or settings.chat.node_id:
+        return settings.chat.node_id
+    client = Redis.from_url(settings.redis_url)
+    try:
+        return int(await client.incr("livecircle:node-seq")) % 32
+    finally:
+        await client.aclose()
 
 
 def _make_hub(settings: Settings) -> Hub:
     """In-process fan-out by default; Redis streams and presence when LIVECIRCLE_REDIS_URL is set."""
     realtime = settings.realtime
-    if not settings.redis_url:
-        return Hub(MemoryBroker(), tick_ms=realtime.tick_ms, queue_limit=realtime.queue_limit)
+    broker: Broker = RedisBroker(settings.redis_url) if settings.redis_url else MemoryBroker()
     return Hub(
-        RedisBroker(settings.redis_url),
+        broker,
         tick_ms=realtime.tick_ms,
         queue_limit=realtime.queue_limit,
-        presence=RedisPresence(settings.redis_url),
+        presence=RedisPresence(settings.redis_url) if settings.redis_url else None,
+        chat_per_second=realtime.overload_chat_per_second,
     )
 
 

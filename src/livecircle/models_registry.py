@@ -6,4 +6,5 @@ from __future__ import annotations
 def load_all() -> None:
     import livecircle.identity.models
     import livecircle.interaction.models
-    import livecircle.live.models  # noqa: F401
+    import livecircle.live.models
+    import livecircle.moderation.models  # noqa: F401

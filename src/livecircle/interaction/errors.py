@@ -15,3 +15,15 @@ class ChatTextInvalid(AppError):
     code = "chat_text_invalid"
     status_code = 422
     message = "The message is empty or too long"
+
+
+class MessageNotFound(AppError):
+    code = "message_not_found"
+    status_code = 404
+    message = "No such message in this room"
+
+
+class AutoReplyNotFound(AppError):
+    code = "auto_reply_not_found"
+    status_code = 404
+    message = "No such auto-reply rule in this room"

@@ -3,18 +3,27 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
 
 from livecircle.kit.events import DomainEvent
 
 
 @dataclass(frozen=True, slots=True)
-class ChatSent(DomainEvent):
-    message_id: int
-    tenant_id: int
+class ChatPolicyChanged(DomainEvent):
     room_id: int
-    show_id: int | None
-    user_id: int
-    display_name: str
-    text: str
-    created_at: datetime
+    change: str  # policy | pin | auto_reply
+
+
+@dataclass(frozen=True, slots=True)
+class ChatMessageRemoved(DomainEvent):
+    """A visible line was deleted by a moderator: it disappears for every viewer."""
+
+    room_id: int
+    message_id: int
+
+
+@dataclass(frozen=True, slots=True)
+class ChatMessageApproved(DomainEvent):
+    """A held line passed review and goes out now."""
+
+    room_id: int
+    message_id: int

@@ -1,25 +1,77 @@
-"""Interaction tables."""
+"""Interaction tables: chat lines, each room's chat policy and keyword auto-replies."""
 
 from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import ForeignKey, Index, String
+from sqlalchemy import JSON, BigInteger, Boolean, ForeignKey, Index, Integer, String
 from sqlalchemy.orm import Mapped, mapped_column
 
 from livecircle.kit.clock import utcnow
 from livecircle.kit.db import Base, UtcDateTime
+
+# Chat ids are made in the process (kit.ids) so a line is broadcast before its batch is
+# written; BIGINT on PostgreSQL, the rowid INTEGER on SQLite (64-bit there already).
+ChatId = BigInteger().with_variant(Integer(), "sqlite")
 
 
 class ChatMessage(Base):
     __tablename__ = "interaction_chat_message"
     __table_args__ = (Index("ix_interaction_chat_message_room_created", "room_id", "id"),)
 
-    id: Mapped[int] = mapped_column(primary_key=True)
+    id: Mapped[int] = mapped_column(ChatId, primary_key=True, autoincrement=False)
     tenant_id: Mapped[int] = mapped_column(ForeignKey("identity_tenant.id", ondelete="CASCADE"))
     room_id: Mapped[int] = mapped_column(ForeignKey("live_room.id", ondelete="CASCADE"))
     show_id: Mapped[int | None] = mapped_column(ForeignKey("live_show.id", ondelete="SET NULL"), index=True)
     user_id: Mapped[int] = mapped_column(ForeignKey("identity_user.id", ondelete="CASCADE"), index=True)
     display_name: Mapped[str] = mapped_column(String(64))
     text: Mapped[str] = mapped_column(String(2000))
+    # chat | auto_reply
+    kind: Mapped[str] = mapped_column(String(16), default="chat")
+    # visible | held (waiting for review) | blocked | rejected | deleted
+    status: Mapped[str] = mapped_column(String(16), default="visible")
+    badge: Mapped[str | None] = mapped_column(String(16), default=None)
+    reply_to_id: Mapped[int | None] = mapped_column(BigInteger, default=None)
+    mentions: Mapped[list[int]] = mapped_column(JSON, default=list)
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
+
+
+class RoomChatPolicy(Base):
+    """How chat works in one room; absent means the defaults (open, no slow mode)."""
+
+    __tablename__ = "interaction_room_policy"
+
+    room_id: Mapped[int] = mapped_column(ForeignKey("live_room.id", ondelete="CASCADE"), primary_key=True)
+    # open | members (members of the room's tenant) | followers (of the host)
+    mode: Mapped[str] = mapped_column(String(16), default="open")
+    slow_mode_seconds: Mapped[int] = mapped_column(Integer, default=0)
+    min_account_age_minutes: Mapped[int] = mapped_column(Integer, default=0)
+    pinned_message_id: Mapped[int | None] = mapped_column(BigInteger, default=None)
+    updated_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow, onupdate=utcnow)
+
+
+class AutoReply(Base):
+    """A keyword rule: a matching chat line gets ``reply`` from the room's assistant."""
+
+    __tablename__ = "interaction_auto_reply"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    room_id: Mapped[int] = mapped_column(ForeignKey("live_room.id", ondelete="CASCADE"), index=True)
+    match: Mapped[str] = mapped_column(String(16), default="contains")  # contains | exact
+    keyword: Mapped[str] = mapped_column(String(50))
+    reply: Mapped[str] = mapped_column(String(500))
+    cooldown_seconds: Mapped[int] = mapped_column(Integer, default=30)
+    enabled: Mapped[bool] = mapped_column(Boolean, default=True)
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
+
+
+class Mention(Base):
+    """A user named with @ in a chat line: their in-app notification."""
+
+    __tablename__ = "interaction_mention"
+
+    message_id: Mapped[int] = mapped_column(ChatId, primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("identity_user.id", ondelete="CASCADE"), primary_key=True)
+    room_id: Mapped[int] = mapped_column(ForeignKey("live_room.id", ondelete="CASCADE"))
+    seen: Mapped[bool] = mapped_column(Boolean, default=False)
     created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)

@@ -57,3 +57,9 @@ class StreamNotLive(AppError):
     code = "stream_not_live"
     status_code = 404
     message = "The room is not live right now"
+
+
+class CannotFollow(AppError):
+    code = "cannot_follow"
+    status_code = 422
+    message = "This follow is not possible"

@@ -56,6 +56,7 @@ class Show(Base):
     disconnected_at: Mapped[datetime | None] = mapped_column(UtcDateTime, default=None)
     publish_count: Mapped[int] = mapped_column(Integer, default=0)
     peak_viewers: Mapped[int] = mapped_column(Integer, default=0)
+    like_count: Mapped[int] = mapped_column(Integer, default=0)
     created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
 
 
@@ -69,4 +70,14 @@ class Recording(Base):
     part: Mapped[int] = mapped_column(Integer)
     directory: Mapped[str] = mapped_column(String(500))
     duration_ms: Mapped[int] = mapped_column(Integer, default=0)
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
+
+
+class Follow(Base):
+    """A viewer follows a host (their rooms' owner): followers-only chat, reminders later."""
+
+    __tablename__ = "live_follow"
+
+    user_id: Mapped[int] = mapped_column(ForeignKey("identity_user.id", ondelete="CASCADE"), primary_key=True)
+    host_id: Mapped[int] = mapped_column(ForeignKey("identity_user.id", ondelete="CASCADE"), primary_key=True)
     created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)

@@ -78,3 +78,16 @@ async def end_show(show_id: ShowId, session: DbSession, principal: CurrentUser) 
     await service.check_manage_room(session, principal, show.room_id)
     await service.do_end_show(session, show)
     return ShowOut.model_validate(show)
+
+
+@router.put("/rooms/{room_id}/follow", status_code=status.HTTP_204_NO_CONTENT)
+async def follow_host(room: RoomAccess, session: DbSession, principal: CurrentUser) -> None:
+    """Follow the room's host (idempotent)."""
+    assert principal.user_id is not None
+    await service.do_follow(session, user_id=principal.user_id, host_id=room.owner_id)
+
+
+@router.delete("/rooms/{room_id}/follow", status_code=status.HTTP_204_NO_CONTENT)
+async def unfollow_host(room: RoomAccess, session: DbSession, principal: CurrentUser) -> None:
+    assert principal.user_id is not None
+    await service.do_unfollow(session, user_id=principal.user_id, host_id=room.owner_id)

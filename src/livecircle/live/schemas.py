@@ -61,6 +61,8 @@ class ShowOut(Schema):
     started_at: datetime | None
     ended_at: datetime | None
     publishing: bool
+    peak_viewers: int = 0
+    like_count: int = 0
 
 
 class StreamKeyOut(Schema):

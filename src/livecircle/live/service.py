@@ -10,7 +10,7 @@ import hmac
 from dataclasses import dataclass
 from datetime import timedelta
 
-from sqlalchemy import func, or_, select
+from sqlalchemy import case, func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from livecircle.identity.schemas import Principal, Role
@@ -20,6 +20,7 @@ from livecircle.kit.ids import new_stream_key
 from livecircle.live.errors import (
     AlreadyPublishing,
     CannotCreateRoom,
+    CannotFollow,
     NotRoomOwner,
     PublishRefused,
     RoomNotFound,
@@ -32,7 +33,7 @@ from livecircle.live.events import (
     ShowStarted,
     StreamKeyChanged,
 )
-from livecircle.live.models import Recording, Room, Show
+from livecircle.live.models import Follow, Recording, Room, Show
 from livecircle.live.schemas import RoomCreate, ShowCreate, ShowStatus, Visibility
 
 
@@ -296,12 +297,48 @@ async def get_latest_replay_show(session: AsyncSession, room_id: int) -> Show | 
     )
 
 
-async def do_note_viewers(session: AsyncSession, *, show_id: int, online: int) -> None:
-    """Keep the show's peak online count."""
-    show = await session.get(Show, show_id)
-    if show is not None and online > show.peak_viewers:
-        show.peak_viewers = online
+async def do_note_viewers(session: AsyncSession, *, room_id: int, online: int) -> None:
+    """Raise the live show's peak online count to ``online`` (one conditional UPDATE, so
+    several nodes reporting at once keep the highest)."""
+    await session.execute(
+        update(Show)
+        .where(Show.room_id == room_id, Show.status == ShowStatus.LIVE.value)
+        .values(peak_viewers=case((Show.peak_viewers < online, online), else_=Show.peak_viewers))
+    )
+
+
+async def do_add_likes(session: AsyncSession, *, show_id: int, count: int) -> int:
+    """Add likes to a show in one atomic UPDATE; returns the new total."""
+    total = await session.scalar(
+        update(Show)
+        .where(Show.id == show_id)
+        .values(like_count=Show.like_count + count)
+        .returning(Show.like_count)
+    )
+    return int(total or 0)
+
+
+async def is_following(session: AsyncSession, *, user_id: int, host_id: int) -> bool:
+    return await session.get(Follow, (user_id, host_id)) is not None
+
+
+async def do_follow(session: AsyncSession, *, user_id: int, host_id: int) -> None:
+    """Idempotent: following twice is one follow."""
+    if user_id == host_id:
+        raise CannotFollow("You cannot follow yourself")
+    if await session.get(Follow, (user_id, host_id)) is None:
+        session.add(Follow(user_id=user_id, host_id=host_id))
         await session.flush()
+
+
+async def do_unfollow(session: AsyncSession, *, user_id: int, host_id: int) -> None:
+    follow = await session.get(Follow, (user_id, host_id))
+    if follow is not None:
+        await session.delete(follow)
+
+
+async def count_followers(session: AsyncSession, host_id: int) -> int:
+    return int(await session.scalar(select(func.count()).where(Follow.host_id == host_id)) or 0)
 
 
 async def count_live_shows(session: AsyncSession) -> int:

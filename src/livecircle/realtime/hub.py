@@ -14,6 +14,7 @@ import contextlib
 import logging
 import time
 from collections import defaultdict
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 import orjson
@@ -21,12 +22,14 @@ from starlette.websockets import WebSocket, WebSocketDisconnect
 
 from livecircle.kit.metrics import WS_CONNECTIONS, WS_FRAMES
 from livecircle.realtime.broker import Broker, Event, event_id_key
+from livecircle.realtime.overload import RoomBudget, shape
 from livecircle.realtime.presence import LocalPresence, Presence
 
 log = logging.getLogger(__name__)
 
 SLOW_CONSUMER_CLOSE = 4008
 PRESENCE_REFRESH_SECONDS = 10.0
+PresenceListener = Callable[[str, int], Awaitable[None]]
 
 
 class Connection:
@@ -89,9 +92,18 @@ def merge_missed(
 
 class Hub:
     def __init__(
-        self, broker: Broker, *, tick_ms: int, queue_limit: int, presence: Presence | None = None
+        self,
+        broker: Broker,
+        *,
+        tick_ms: int,
+        queue_limit: int,
+        presence: Presence | None = None,
+        chat_per_second: int | None = None,
     ) -> None:
         self.broker = broker
+        self.chat_per_second = chat_per_second
+        self.budgets: dict[str, RoomBudget] = {}
+        self.presence_listeners: list[PresenceListener] = []
         self.presence = presence or LocalPresence()
         self.tick = tick_ms / 1000
         self.queue_limit = queue_limit
@@ -138,6 +150,7 @@ class Hub:
         if not members:
             del self.channels[conn.channel]
             self.pending.pop(conn.channel, None)
+            self.budgets.pop(conn.channel, None)
             self.broker.unwatch(conn.channel)
 
     def online(self, channel: str) -> int:
@@ -150,8 +163,13 @@ class Hub:
         for channel, events in list(self.pending.items()):
             if not events:
                 continue
-            frame = encode_frame(events)
             self.pending[channel] = []
+            if self.chat_per_second is not None:
+                budget = self.budgets.get(channel)
+                if budget is None:
+                    budget = self.budgets[channel] = RoomBudget(self.chat_per_second, self.tick)
+                events = shape(events, budget)
+            frame = encode_frame(events)
             for conn in list(self.channels.get(channel, ())):
                 if conn.backlog is not None:
                     conn.backlog.extend(events)
@@ -167,6 +185,8 @@ class Hub:
             total = await self.presence.update(channel, self.online(channel))
             if channel in self.channels:
                 await self.broker.publish(channel, {"type": "presence", "online": total})
+            for listener in self.presence_listeners:
+                await listener(channel, total)
 
     async def _run(self) -> None:
         while True:

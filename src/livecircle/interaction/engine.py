@@ -1,0 +1,47 @@
+"""The interaction runtime of one process: word filters, the chat pipeline, the
+batched writer and the like counter, started and stopped together."""
+
+from __future__ import annotations
+
+from typing import Annotated, cast
+
+from fastapi import Depends, Request
+
+from livecircle.config import Settings
+from livecircle.interaction.likes import LikeCounter
+from livecircle.interaction.pipeline import ChatPipeline
+from livecircle.interaction.writer import ChatWriter
+from livecircle.kit.db import Database
+from livecircle.kit.snowflake import IdMaker
+from livecircle.moderation.filters import FilterRegistry
+from livecircle.realtime.hub import Hub
+
+
+class ChatEngine:
+    def __init__(self, db: Database, hub: Hub, settings: Settings, *, node_id: int | None = None) -> None:
+        self.filters = FilterRegistry(db)
+        self.writer = ChatWriter(db, interval=settings.chat.write_interval_ms / 1000)
+        self.likes = LikeCounter(db, hub)
+        self.pipeline = ChatPipeline(
+            db,
+            hub,
+            settings,
+            self.filters,
+            self.writer,
+            IdMaker(settings.chat.node_id if node_id is None else node_id),
+        )
+
+    def start(self) -> None:
+        self.writer.start()
+        self.likes.start()
+
+    async def stop(self) -> None:
+        await self.likes.stop()
+        await self.writer.stop()
+
+
+def get_chat_engine(request: Request) -> ChatEngine:
+    return cast(ChatEngine, request.app.state.chat)
+
+
+Engine = Annotated[ChatEngine, Depends(get_chat_engine)]

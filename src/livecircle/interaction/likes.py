@@ -1,0 +1,111 @@
+"""Likes at any rate: counted in memory, one event per room per interval, one UPDATE per second.
+
+A viewer's taps arrive as ``like`` ops with a count; each node sums them per
+room and publishes ``{"type": "likes", "delta": d, "total": t}`` once per
+``interval``. Totals live in ``live_show.like_count``: every ``persist_every``
+seconds each node adds its share with one atomic UPDATE and learns the new
+total, so all nodes converge on the same number.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import time
+from collections import defaultdict
+from dataclasses import dataclass
+
+from livecircle.kit.db import Database
+from livecircle.live import service as live_service
+from livecircle.realtime.hub import Hub
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(slots=True)
+class _Room:
+    show_id: int
+    to_publish: int = 0
+    to_store: int = 0
+    stored_total: int = 0
+    loaded: bool = False  # stored_total is known (after the first UPDATE)
+
+
+class LikeCounter:
+    def __init__(self, db: Database, hub: Hub, *, interval: float = 0.2, persist_every: float = 1.0) -> None:
+        self.db = db
+        self.hub = hub
+        self.interval = interval
+        self.persist_every = persist_every
+        self.rooms: dict[int, _Room] = {}
+        self._per_conn: defaultdict[int, tuple[float, int]] = defaultdict(lambda: (0.0, 0))
+        self._task: asyncio.Task[None] | None = None
+
+    def add(self, room_id: int, show_id: int, count: int) -> None:
+        room = self.rooms.get(room_id)
+        if room is None or room.show_id != show_id:
+            room = self.rooms[room_id] = _Room(show_id=show_id)
+        room.to_publish += count
+        room.to_store += count
+
+    def allow(self, conn_key: int, count: int, per_second: int) -> int:
+        """How many of ``count`` likes one connection may add this second (taps beyond are dropped)."""
+        second, used = self._per_conn[conn_key]
+        now = int(time.monotonic())
+        if second != now:
+            used = 0
+        granted = max(0, min(count, per_second - used))
+        self._per_conn[conn_key] = (now, used + granted)
+        return granted
+
+    def forget_connection(self, conn_key: int) -> None:
+        self._per_conn.pop(conn_key, None)
+
+    def start(self) -> None:
+        self._task = asyncio.create_task(self._run(), name="like-counter")
+
+    async def stop(self) -> None:
+        if self._task is not None:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+        await self.persist()
+
+    async def publish(self) -> None:
+        for room_id, room in list(self.rooms.items()):
+            if room.to_publish:
+                if not room.loaded:
+                    await self._persist_room(room)
+                delta, room.to_publish = room.to_publish, 0
+                total = room.stored_total + room.to_store
+                await self.hub.publish(f"room:{room_id}", {"type": "likes", "delta": delta, "total": total})
+
+    async def persist(self) -> None:
+        for room in list(self.rooms.values()):
+            if room.to_store:
+                await self._persist_room(room)
+
+    async def _persist_room(self, room: _Room) -> None:
+        count, room.to_store = room.to_store, 0
+        try:
+            async with self.db.unit_of_work() as session:
+                room.stored_total = await live_service.do_add_likes(
+                    session, show_id=room.show_id, count=count
+                )
+            room.loaded = True
+        except Exception:
+            room.to_store += count  # keep them for the next attempt
+            raise
+
+    async def _run(self) -> None:
+        last_persist = time.monotonic()
+        while True:
+            await asyncio.sleep(self.interval)
+            try:
+                await self.publish()
+                if time.monotonic() - last_persist >= self.persist_every:
+                    last_persist = time.monotonic()
+                    await self.persist()
+            except Exception:
+                log.exception("like counter failed")

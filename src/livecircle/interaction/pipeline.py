@@ -1,0 +1,371 @@
+"""The chat hot path: check, filter, broadcast, then store in batches.
+
+A chat line costs no database round trip in the common case: the room's
+context and the sender's standing are cached for ``CACHE_SECONDS`` and
+dropped at once on this node when they change (moderation, policy, show
+start/end); other nodes see a change within ``CACHE_SECONDS``.
+"""
+
+from __future__ import annotations
+
+import re
+import time
+from collections import deque
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any
+
+from livecircle.config import Settings
+from livecircle.identity import service as identity_service
+from livecircle.identity.schemas import Principal, Role
+from livecircle.interaction import policy as policy_service
+from livecircle.interaction.errors import ChatNeedsAccount, ChatTextInvalid, MessageNotFound
+from livecircle.interaction.models import AutoReply
+from livecircle.interaction.writer import ChatWriter
+from livecircle.kit.clock import as_utc, utcnow
+from livecircle.kit.db import Database
+from livecircle.kit.snowflake import IdMaker
+from livecircle.live import service as live_service
+from livecircle.moderation import service as moderation_service
+from livecircle.moderation.errors import (
+    Banned,
+    ChatRestricted,
+    MessageBlocked,
+    Muted,
+    RateLimited,
+    SlowMode,
+)
+from livecircle.moderation.filters import FilterRegistry
+from livecircle.moderation.ratelimit import SlidingWindow, SlowModeGate
+from livecircle.realtime.hub import Hub
+
+CACHE_SECONDS = 2.0
+RECENT_PER_ROOM = 300
+MENTION = re.compile(r"@([^\s@:：,，]{1,32})")
+ASSISTANT_NAME = "直播间小助手"
+
+
+@dataclass(slots=True)
+class RoomContext:
+    room_id: int
+    tenant_id: int
+    owner_id: int
+    show_id: int | None
+    mode: str
+    slow_mode_seconds: int
+    min_account_age_minutes: int
+    pinned: dict[str, Any] | None
+    auto_replies: list[AutoReply]
+    loaded_at: float = field(default_factory=time.monotonic)
+
+
+@dataclass(slots=True)
+class Sender:
+    user_id: int
+    display_name: str
+    badge: str | None  # host | moderator | None
+    is_moderator: bool
+    registered_at: datetime
+    sanction: tuple[str, datetime | None] | None
+    is_member: bool
+    follows_host: bool
+    loaded_at: float = field(default_factory=time.monotonic)
+
+
+@dataclass(frozen=True, slots=True)
+class Outcome:
+    """What happened to a line: ``visible`` (broadcast), ``held`` (waiting for review)."""
+
+    status: str
+    event: dict[str, Any]
+
+
+class ChatPipeline:
+    def __init__(
+        self,
+        db: Database,
+        hub: Hub,
+        settings: Settings,
+        filters: FilterRegistry,
+        writer: ChatWriter,
+        ids: IdMaker,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self.db = db
+        self.hub = hub
+        self.settings = settings
+        self.filters = filters
+        self.writer = writer
+        self.ids = ids
+        chat = settings.chat
+        self.rate = SlidingWindow(chat.rate_limit_messages, chat.rate_limit_seconds, clock)
+        self.slow = SlowModeGate(clock)
+        self.rooms: dict[int, RoomContext] = {}
+        self.senders: dict[tuple[int, int], Sender] = {}
+        self.recent: dict[int, deque[dict[str, Any]]] = {}
+        self.auto_reply_last: dict[int, float] = {}
+        self.clock = clock
+
+    # ---- caches ----
+
+    def forget_room(self, room_id: int) -> None:
+        self.rooms.pop(room_id, None)
+
+    def forget_sender(self, room_id: int, user_id: int) -> None:
+        self.senders.pop((room_id, user_id), None)
+
+    async def room(self, principal: Principal, room_id: int) -> RoomContext:
+        cached = self.rooms.get(room_id)
+        if cached is not None and time.monotonic() - cached.loaded_at < CACHE_SECONDS:
+            return cached
+        async with self.db.unit_of_work() as session:
+            room = await live_service.access_room(session, principal, room_id)
+            show = await live_service.get_live_show(session, room.id)
+            policy = await policy_service.get_policy(session, room.id)
+            replies = await policy_service.list_auto_replies(session, room.id, enabled_only=True)
+            pinned = await policy_service.pinned_event(session, policy)
+        context = RoomContext(
+            room_id=room.id,
+            tenant_id=room.tenant_id,
+            owner_id=room.owner_id,
+            show_id=show.id if show else None,
+            mode=policy.mode,
+            slow_mode_seconds=policy.slow_mode_seconds,
+            min_account_age_minutes=policy.min_account_age_minutes,
+            pinned=pinned,
+            auto_replies=replies,
+        )
+        self.rooms[room_id] = context
+        return context
+
+    async def sender(self, principal: Principal, room: RoomContext) -> Sender:
+        assert principal.user_id is not None
+        key = (room.room_id, principal.user_id)
+        cached = self.senders.get(key)
+        if cached is not None and time.monotonic() - cached.loaded_at < CACHE_SECONDS:
+            return cached
+        async with self.db.unit_of_work() as session:
+            user = await identity_service.get_user(session, principal.user_id)
+            sanctions = await moderation_service.active_sanctions(
+                session, room_id=room.room_id, user_id=principal.user_id
+            )
+            follows = room.mode == "followers" and await live_service.is_following(
+                session, user_id=principal.user_id, host_id=room.owner_id
+            )
+        if user is None:
+            raise ChatNeedsAccount()
+        sender = Sender(
+            user_id=user.id,
+            display_name=principal.display_name or user.display_name,
+            badge=badge_for(principal, room),
+            is_moderator=is_moderator(principal, room.tenant_id, room.owner_id),
+            registered_at=as_utc(user.created_at),
+            sanction=moderation_service.strongest(sanctions),
+            is_member=principal.tenant_id == room.tenant_id,
+            follows_host=follows,
+        )
+        self.senders[key] = sender
+        return sender
+
+    # ---- the path of one line ----
+
+    async def submit(
+        self, principal: Principal, room_id: int, text: str, *, reply_to: int | None = None
+    ) -> Outcome:
+        """Check and publish one chat line.
+
+        Raises ChatNeedsAccount, RoomNotFound, Banned, Muted, ChatRestricted,
+        RateLimited, SlowMode, ChatTextInvalid, MessageBlocked.
+        """
+        if principal.user_id is None:
+            raise ChatNeedsAccount()
+        room = await self.room(principal, room_id)
+        sender = await self.sender(principal, room)
+        self._check_standing(room, sender)
+        text = " ".join(text.split())
+        limit = self.settings.realtime.chat_max_length
+        if not text or len(text) > limit:
+            raise ChatTextInvalid(f"A message has 1 to {limit} characters", max_length=limit)
+        self._check_pace(room, sender)
+        verdict = (await self.filters.get(room.tenant_id)).check(text)
+        if verdict.action == "block":
+            await self._log_filtered(room, sender, "auto_block", text, list(verdict.words))
+            raise MessageBlocked()
+        status = "held" if verdict.action == "review" else "visible"
+        event = self._event(room, sender, verdict.text, reply_to)
+        self._store(room, event, status)
+        if status == "held":
+            await self._log_filtered(
+                room, sender, "auto_hold", text, list(verdict.words), message_id=event["id"]
+            )
+            return Outcome(status, event)
+        await self.hub.publish(f"room:{room.room_id}", event)
+        self._remember(room.room_id, event)
+        await self._auto_reply(room, event)
+        return Outcome(status, event)
+
+    def _check_standing(self, room: RoomContext, sender: Sender) -> None:
+        if sender.sanction is not None:
+            kind, until = sender.sanction
+            if kind == "ban":
+                raise Banned()
+            if until is None or until > utcnow():
+                retry = (until - utcnow()).total_seconds() if until else None
+                raise Muted(retry_after=round(retry, 1) if retry else None)
+        if sender.is_moderator:
+            return
+        if room.mode == "members" and not sender.is_member:
+            raise ChatRestricted("Only members of this community may chat here", mode="members")
+        if room.mode == "followers" and not sender.follows_host:
+            raise ChatRestricted("Only followers of the host may chat here", mode="followers")
+        age_needed = timedelta(minutes=room.min_account_age_minutes)
+        if room.min_account_age_minutes and utcnow() - sender.registered_at < age_needed:
+            wait = (sender.registered_at + age_needed - utcnow()).total_seconds()
+            raise ChatRestricted(
+                "New accounts may chat after a while", mode="new_account", retry_after=round(wait)
+            )
+
+    def _check_pace(self, room: RoomContext, sender: Sender) -> None:
+        if sender.is_moderator:
+            return
+        wait = self.slow.retry_after((room.room_id, sender.user_id), room.slow_mode_seconds)
+        if wait:
+            raise SlowMode(retry_after=round(wait, 1), slow_mode_seconds=room.slow_mode_seconds)
+        wait = self.rate.retry_after((room.room_id, sender.user_id))
+        if wait:
+            raise RateLimited(retry_after=round(wait, 1))
+
+    def _event(self, room: RoomContext, sender: Sender, text: str, reply_to: int | None) -> dict[str, Any]:
+        reply = self._find_recent(room.room_id, reply_to) if reply_to else None
+        if reply_to and reply is None:
+            raise MessageNotFound("The message you reply to is not in this room")
+        event: dict[str, Any] = {
+            "type": "chat",
+            "id": self.ids.next_id(),
+            "room_id": room.room_id,
+            "show_id": room.show_id,
+            "user_id": sender.user_id,
+            "display_name": sender.display_name,
+            "text": text,
+            "kind": "chat",
+            "badge": sender.badge,
+            "mentions": self._mentions(room.room_id, text),
+            "reply_to": _quote(reply) if reply else None,
+            "created_at": utcnow().isoformat(),
+        }
+        if sender.badge is not None:
+            event["pri"] = 1  # never sampled away under overload
+        return event
+
+    def _store(self, room: RoomContext, event: dict[str, Any], status: str) -> None:
+        reply = event.get("reply_to")
+        self.writer.add(
+            {
+                "id": event["id"],
+                "tenant_id": room.tenant_id,
+                "room_id": room.room_id,
+                "show_id": room.show_id,
+                "user_id": event["user_id"],
+                "display_name": event["display_name"],
+                "text": event["text"],
+                "kind": event["kind"],
+                "status": status,
+                "badge": event.get("badge"),
+                "reply_to_id": reply["id"] if reply else None,
+                "mentions": event.get("mentions") or [],
+                "created_at": datetime.fromisoformat(event["created_at"]),
+            }
+        )
+
+    def _remember(self, room_id: int, event: dict[str, Any]) -> None:
+        recent = self.recent.get(room_id)
+        if recent is None:
+            recent = self.recent[room_id] = deque(maxlen=RECENT_PER_ROOM)
+        recent.append(event)
+
+    def _find_recent(self, room_id: int, message_id: int) -> dict[str, Any] | None:
+        recent: deque[dict[str, Any]] = self.recent.get(room_id) or deque()
+        matches: list[dict[str, Any]] = [e for e in recent if e["id"] == message_id]
+        return matches[-1] if matches else None
+
+    def _mentions(self, room_id: int, text: str) -> list[int]:
+        names = set(MENTION.findall(text))
+        if not names:
+            return []
+        found: dict[str, int] = {}
+        for event in reversed(self.recent.get(room_id, ())):
+            name = event["display_name"]
+            if name in names and name not in found and event["kind"] == "chat":
+                found[name] = event["user_id"]
+        return sorted(set(found.values()))
+
+    async def _auto_reply(self, room: RoomContext, event: dict[str, Any]) -> None:
+        text = event["text"].casefold()
+        for rule in room.auto_replies:
+            keyword = rule.keyword.casefold()
+            hit = text == keyword if rule.match == "exact" else keyword in text
+            if not hit:
+                continue
+            now = self.clock()
+            last = self.auto_reply_last.get(rule.id)
+            if last is not None and now - last < rule.cooldown_seconds:
+                continue
+            self.auto_reply_last[rule.id] = now
+            reply: dict[str, Any] = {
+                "type": "chat",
+                "id": self.ids.next_id(),
+                "room_id": room.room_id,
+                "show_id": room.show_id,
+                "user_id": room.owner_id,
+                "display_name": ASSISTANT_NAME,
+                "text": rule.reply,
+                "kind": "auto_reply",
+                "badge": "assistant",
+                "mentions": [event["user_id"]],
+                "reply_to": _quote(event),
+                "created_at": utcnow().isoformat(),
+                "pri": 1,
+            }
+            self._store(room, reply, "visible")
+            await self.hub.publish(f"room:{room.room_id}", reply)
+            self._remember(room.room_id, reply)
+            return
+
+    async def _log_filtered(
+        self,
+        room: RoomContext,
+        sender: Sender,
+        action: str,
+        text: str,
+        words: list[str],
+        message_id: int | None = None,
+    ) -> None:
+        async with self.db.unit_of_work() as session:
+            moderation_service.log_action(
+                session,
+                tenant_id=room.tenant_id,
+                room_id=room.room_id,
+                actor_id=None,
+                action=action,
+                target_user_id=sender.user_id,
+                target_message_id=message_id,
+                words=words,
+                text=text,
+            )
+
+
+def is_moderator(principal: Principal, tenant_id: int, owner_id: int) -> bool:
+    return principal.user_id == owner_id or principal.has_role(tenant_id, Role.MODERATOR)
+
+
+def badge_for(principal: Principal, room: RoomContext) -> str | None:
+    if principal.user_id == room.owner_id:
+        return "host"
+    if principal.has_role(room.tenant_id, Role.MODERATOR):
+        return "moderator"
+    return None
+
+
+def _quote(event: dict[str, Any]) -> dict[str, Any]:
+    return {"id": event["id"], "display_name": event["display_name"], "text": event["text"][:60]}

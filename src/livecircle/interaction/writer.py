@@ -1,0 +1,88 @@
+"""Chat storage in batches: one INSERT of many rows every ``interval`` seconds.
+
+A chat line is broadcast first and written here shortly after (ids come from
+``kit.ids``). On shutdown every pending row is written. A database outage keeps
+rows in memory (up to ``max_pending``) and retries; beyond that the oldest are
+dropped and counted, so a dead database cannot exhaust the process.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from typing import Any
+
+from sqlalchemy import insert
+
+from livecircle.interaction.models import ChatMessage, Mention
+from livecircle.kit.db import Database
+
+log = logging.getLogger(__name__)
+
+
+class ChatWriter:
+    def __init__(
+        self, db: Database, *, interval: float = 0.2, batch_size: int = 1000, max_pending: int = 200_000
+    ) -> None:
+        self.db = db
+        self.interval = interval
+        self.batch_size = batch_size
+        self.max_pending = max_pending
+        self.pending: list[dict[str, Any]] = []
+        self.written = 0
+        self.batches = 0
+        self.dropped = 0
+        self._lock = asyncio.Lock()
+        self._task: asyncio.Task[None] | None = None
+
+    def add(self, row: dict[str, Any]) -> None:
+        self.pending.append(row)
+        if len(self.pending) > self.max_pending:
+            del self.pending[0]
+            self.dropped += 1
+
+    def start(self) -> None:
+        self._task = asyncio.create_task(self._run(), name="chat-writer")
+
+    async def stop(self) -> None:
+        if self._task is not None:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+        await self.flush()
+
+    async def flush(self) -> None:
+        """Write everything pending now (callers that must read their own writes call this)."""
+        async with self._lock:
+            while self.pending:
+                batch = self.pending[: self.batch_size]
+                mentions = [
+                    {
+                        "message_id": r["id"],
+                        "user_id": u,
+                        "room_id": r["room_id"],
+                        "created_at": r["created_at"],
+                    }
+                    for r in batch
+                    if r["status"] == "visible"
+                    for u in r["mentions"]
+                ]
+                async with self.db.unit_of_work() as session:
+                    await session.execute(insert(ChatMessage), batch)
+                    if mentions:
+                        await session.execute(insert(Mention), mentions)
+                del self.pending[: len(batch)]
+                self.written += len(batch)
+                self.batches += 1
+
+    async def _run(self) -> None:
+        backoff = self.interval
+        while True:
+            await asyncio.sleep(backoff)
+            try:
+                await self.flush()
+                backoff = self.interval
+            except Exception:
+                log.exception("chat batch write failed; retrying", extra={"pending": len(self.pending)})
+                backoff = min(backoff * 2, 5.0)
