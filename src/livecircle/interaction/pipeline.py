@@ -193,7 +193,8 @@ class ChatPipeline:
             await self._log_filtered(room, sender, "auto_block", text, list(verdict.words))
             raise MessageBlocked()
         status = "held" if verdict.action == "review" else "visible"
-        event = self._event(room, sender, verdict.text, reply_to)
+        # A held line keeps its words for the moderator who reviews it.
+        event = self._event(room, sender, text if status == "held" else verdict.text, reply_to)
         self._store(room, event, status)
         if status == "held":
             await self._log_filtered(

@@ -8,6 +8,7 @@ within ``refresh_seconds`` by comparing the list's signature.
 
 from __future__ import annotations
 
+import logging
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -18,6 +19,7 @@ from livecircle.kit.db import Database
 from livecircle.moderation.models import ModerationWord
 from livecircle.moderation.wordfilter import WordEntry, WordFilter, load_word_list, parse_action
 
+log = logging.getLogger(__name__)
 DEFAULT_LIST = Path(__file__).parent / "data" / "default_words.txt"
 
 
@@ -67,4 +69,12 @@ class FilterRegistry:
     async def _tenant_words(self, tenant_id: int) -> list[WordEntry]:
         async with self.db.unit_of_work() as session:
             rows = await session.scalars(select(ModerationWord).where(ModerationWord.tenant_id == tenant_id))
-            return [WordEntry(word=r.word, action=parse_action(r.action), category=r.category) for r in rows]
+            entries = []
+            for row in rows:
+                try:
+                    entries.append(
+                        WordEntry(word=row.word, action=parse_action(row.action), category=row.category)
+                    )
+                except ValueError:  # stored before a stricter rule: skip it, never break chat
+                    log.warning("word list entry skipped", extra={"word_id": row.id, "tenant_id": tenant_id})
+            return entries
