@@ -128,3 +128,29 @@ async def test_resume_on_another_node_gets_the_missed_events(nodes: list[str]) -
         hello, *events = frame["events"]
         assert hello["resumed"] is True
         assert [e["text"] for e in events if e["type"] == "chat"] == ["第二句", "第三句"]
+
+
+async def test_likes_and_peak_agree_across_nodes(nodes: list[str]) -> None:
+    node_a, node_b = nodes
+    host = await token(node_a, "host@demo.livecircle.local")
+    async with httpx.AsyncClient(base_url=node_a) as client:
+        key = (
+            await client.get("/api/v1/rooms/1/stream-key", headers={"Authorization": f"Bearer {host}"})
+        ).json()["stream_key"]
+        form = {"app": "ingest", "call": "publish", "addr": "127.0.0.1", "name": key, "type": "live"}
+        assert (await client.post("/hooks/rtmp/publish", data=form)).status_code == 302
+    async with ws(node_a, 1) as on_a, ws(node_b, 1) as on_b, ws(node_b, 1) as watcher:
+        for conn in (on_a, on_b, watcher):
+            await next_event(conn, "hello")
+        await on_a.send(orjson.dumps({"op": "like", "count": 30}).decode())
+        await on_b.send(orjson.dumps({"op": "like", "count": 20}).decode())
+        totals: list[int] = []
+        while not totals or max(totals) < 50:
+            totals.append((await next_event(watcher, "likes", timeout=3))["total"])
+        assert max(totals) == 50
+        await asyncio.sleep(2.5)  # peak recorders write every 2 s
+    for node in nodes:
+        async with httpx.AsyncClient(base_url=node) as client:
+            show = (await client.get("/api/v1/rooms/1/state")).json()["show"]
+            assert show["like_count"] == 50
+            assert show["peak_viewers"] >= 3
