@@ -57,6 +57,9 @@ class LikeCounter:
             used = 0
         granted = max(0, min(count, per_second - used))
         self._per_conn[conn_key] = (now, used + granted)
+        if len(self._per_conn) > 50_000:  # forget connections idle for a second or more
+            for key in [k for k, (s, _) in self._per_conn.items() if s != now]:
+                del self._per_conn[key]
         return granted
 
     def forget_connection(self, conn_key: int) -> None:

@@ -1,4 +1,4 @@
-/* livecircle room page: player (hls.js), realtime socket, chat and danmaku.
+/* livecircle room page: player (hls.js), realtime socket, chat, danmaku, likes and moderation.
  * Protocol: docs/realtime.md. No build step; plain ES2017 in an IIFE. */
 (function () {
   "use strict";
@@ -6,21 +6,63 @@
   var config = JSON.parse(document.getElementById("room-config").textContent);
   var roomId = config.roomId;
   var text = config.messages;
-  var video = document.getElementById("player");
-  var statusEl = document.getElementById("show-status");
-  var overlay = document.getElementById("player-overlay");
-  var onlineEl = document.getElementById("online-count");
-  var chatList = document.getElementById("chat-list");
-  var chatForm = document.getElementById("chat-form");
-  var chatInput = document.getElementById("chat-input");
-  var chatSend = document.getElementById("chat-send");
-  var notice = document.getElementById("chat-notice");
-  var layer = document.getElementById("danmaku-layer");
-  var danmakuToggle = document.getElementById("danmaku-toggle");
-  var titleEl = document.getElementById("show-title");
+  var $ = function (id) { return document.getElementById(id); };
+  var video = $("player");
+  var statusEl = $("show-status");
+  var overlay = $("player-overlay");
+  var onlineEl = $("online-count");
+  var chatList = $("chat-list");
+  var chatForm = $("chat-form");
+  var chatInput = $("chat-input");
+  var chatSend = $("chat-send");
+  var notice = $("chat-notice");
+  var layer = $("danmaku-layer");
+  var danmakuToggle = $("danmaku-toggle");
+  var titleEl = $("show-title");
+  var pinnedEl = $("pinned");
+  var menuEl = $("chat-menu");
+  var replyBar = $("reply-bar");
+  var replyLabel = $("reply-label");
+  var replyCancel = $("reply-cancel");
+  var policyEl = $("chat-policy");
+  var toastEl = $("toast");
+  var likeButton = $("like-button");
+  var likeCountEl = $("like-count");
+  var emojiButton = $("emoji-button");
+  var emojiPanel = $("emoji-panel");
 
   var MAX_CHAT_LINES = 200;
+  var SHOTS_PER_FRAME = 3;        // danmaku started per animation frame; the rest of the frame's lines are dropped
+  var LIKE_BATCH_MS = 300;
+  var LIKE_BATCH_MAX = 100;
+  var SUMMARY_WINDOW_MS = 1000;   // chat_summary events within this window update one line
+  var EMOJI = ["👍", "❤️", "😂", "🎉", "🔥", "👏", "😍", "🤣", "🙏", "💯", "😭", "🥰",
+    "😎", "🤔", "👀", "🌹", "🎁", "✨", "💪", "🙌", "😅", "😁", "🥳", "💖"];
   var sid = (window.crypto && crypto.randomUUID) ? crypto.randomUUID() : String(Math.random()).slice(2);
+  var signedIn = !!config.signedIn;
+  var canModerate = !!(config.canModerate || config.canManage);
+  var me = null;
+  var session = { connected: false, me: null };  // for tests and debugging: the socket has said hello
+  window.lcRoom = session;
+
+  function t(key, values) {
+    var template = text[key] || key;
+    return template.replace(/%\((\w+)\)s/g, function (_m, name) {
+      return values && values[name] !== undefined ? String(values[name]) : "";
+    });
+  }
+
+  function el(tag, className, content) {
+    var node = document.createElement(tag);
+    if (className) { node.className = className; }
+    if (content !== undefined) { node.textContent = content; }
+    return node;
+  }
+
+  function clock(iso) {
+    var date = new Date(iso);
+    return date.toLocaleTimeString(document.documentElement.lang || undefined, { hour: "2-digit", minute: "2-digit" });
+  }
 
   /* ---------- player ---------- */
 
@@ -104,47 +146,170 @@
       .catch(function () { return null; });
   }
 
-  /* ---------- chat list ---------- */
+  /* ---------- chat lines ----------
+   * Incoming lines are queued and written once per animation frame as one DocumentFragment;
+   * the list keeps the last MAX_CHAT_LINES. `known` maps the ids of lines on the page (and
+   * the pinned one) to their events, for replies, menus and quotes. */
 
-  function badgeFor(message) {
-    if (message.badge) { return message.badge; }
-    return null;
+  var known = new Map();
+  var inbox = [];            // {line: event} | {summary: aggregate} | {node: li}, waiting for the next frame
+  var shots = [];            // danmaku candidates for the next frame
+  var frameRequested = false;
+  var summary = null;        // the chat_summary aggregate being shown (updated for SUMMARY_WINDOW_MS)
+
+  function badgeLabel(badge) { return text["badge_" + badge] || badge; }
+
+  function quoteOf(message) {
+    if (message.reply_to) { return message.reply_to; }
+    var original = message.reply_to_id ? known.get(String(message.reply_to_id)) : null;
+    return original ? { id: original.id, display_name: original.display_name, text: original.text } : null;
+  }
+
+  function mentionsMe(message) {
+    return !!(me && message.mentions && message.mentions.indexOf(me.id) >= 0 && message.user_id !== me.id);
+  }
+
+  function renderLine(message) {
+    var li = el("li", "chat-line");
+    li.dataset.id = String(message.id);
+    li.dataset.userId = String(message.user_id);
+    if (message.kind === "auto_reply") { li.classList.add("auto"); }
+    if (me && message.user_id === me.id) { li.classList.add("own"); }
+    if (mentionsMe(message)) { li.classList.add("mention"); }
+    var quote = quoteOf(message);
+    if (quote) {
+      var q = el("div", "chat-quote", "↪ " + quote.display_name + ": " + quote.text);
+      q.dataset.quoteId = String(quote.id);
+      li.appendChild(q);
+    }
+    if (message.badge) { li.appendChild(el("span", "chat-badge " + message.badge, badgeLabel(message.badge))); }
+    li.appendChild(el("span", "chat-name", message.display_name));
+    li.appendChild(el("span", "chat-text", message.text));
+    if (signedIn) {
+      var actions = el("span", "chat-actions");
+      var reply = el("button", "chat-reply", text.reply);
+      reply.type = "button";
+      actions.appendChild(reply);
+      var more = el("button", "chat-more", "⋯");
+      more.type = "button";
+      more.title = text.more;
+      more.setAttribute("aria-label", text.more);
+      more.setAttribute("aria-haspopup", "menu");
+      actions.appendChild(more);
+      li.appendChild(actions);
+    }
+    return li;
+  }
+
+  function renderSummary(aggregate) {
+    var top = Array.from(aggregate.top.entries())
+      .sort(function (a, b) { return b[1] - a[1]; })
+      .slice(0, 3)
+      .map(function (entry) { return (entry[0].length > 12 ? entry[0].slice(0, 12) + "…" : entry[0]) + " ×" + entry[1]; });
+    aggregate.li.textContent = t("summary", { count: aggregate.count, top: top.join(", ") });
+  }
+
+  function schedule() {
+    if (frameRequested) { return; }
+    frameRequested = true;
+    // Hidden tabs get no animation frames: flush on a timer instead (and shoot nothing).
+    if (document.hidden) { setTimeout(flush, 250); } else { requestAnimationFrame(flush); }
+  }
+
+  function forget(items) {
+    items.forEach(function (item) {
+      if (item.summary) { item.summary.queued = false; }
+      if (item.line && !(pinned && pinned.id === item.line.id)) { known.delete(String(item.line.id)); }
+    });
+  }
+
+  function enqueue(item) {
+    inbox.push(item);
+    // A hidden tab may go a while without a frame: keep only what the list could show.
+    if (inbox.length > MAX_CHAT_LINES * 2) { forget(inbox.splice(0, inbox.length - MAX_CHAT_LINES)); }
+    schedule();
   }
 
   function addChatLine(message) {
-    var li = document.createElement("li");
-    li.className = "chat-line";
-    li.dataset.id = message.id;
-    var badge = badgeFor(message);
-    if (badge) {
-      var b = document.createElement("span");
-      b.className = "chat-badge " + badge;
-      b.textContent = badge;
-      li.appendChild(b);
+    known.set(String(message.id), message);
+    enqueue({ line: message });
+  }
+
+  function addSummary(event) {
+    var now = performance.now();
+    if (!summary || now - summary.started > SUMMARY_WINDOW_MS) {
+      summary = { started: now, count: 0, top: new Map(), li: el("li", "chat-summary"), queued: false };
     }
-    var name = document.createElement("span");
-    name.className = "chat-name";
-    name.textContent = message.display_name;
-    var body = document.createElement("span");
-    body.className = "chat-text";
-    body.textContent = message.text;
-    li.appendChild(name);
-    li.appendChild(body);
+    summary.count += event.folded;
+    (event.top || []).forEach(function (item) {
+      summary.top.set(item.text, (summary.top.get(item.text) || 0) + item.count);
+    });
+    if (!summary.queued) { summary.queued = true; enqueue({ summary: summary }); }
+  }
+
+  function flush() {
+    frameRequested = false;
+    var batch = inbox;
+    inbox = [];
+    if (batch.length > MAX_CHAT_LINES) { forget(batch.splice(0, batch.length - MAX_CHAT_LINES)); }
+    if (batch.length) { writeLines(batch); }
+    shootQueued();
+  }
+
+  function writeLines(batch) {
     var atBottom = chatList.scrollHeight - chatList.scrollTop - chatList.clientHeight < 40;
-    chatList.appendChild(li);
-    while (chatList.children.length > MAX_CHAT_LINES) { chatList.removeChild(chatList.firstChild); }
+    var fragment = document.createDocumentFragment();
+    batch.forEach(function (item) {
+      if (item.summary) {
+        item.summary.queued = false;
+        renderSummary(item.summary);
+        fragment.appendChild(item.summary.li);  // moves it to the end while the window lasts
+      } else if (item.node) {
+        fragment.appendChild(item.node);
+      } else {
+        fragment.appendChild(renderLine(item.line));
+      }
+    });
+    chatList.appendChild(fragment);
+    var excess = chatList.children.length - MAX_CHAT_LINES;
+    for (var i = 0; i < excess; i++) {
+      var first = chatList.firstElementChild;
+      if (first.dataset.id && !(pinned && String(pinned.id) === first.dataset.id)) { known.delete(first.dataset.id); }
+      chatList.removeChild(first);
+    }
     if (atBottom) { chatList.scrollTop = chatList.scrollHeight; }
   }
 
   function resetChat(messages) {
     chatList.textContent = "";
+    inbox = [];
+    summary = null;
+    known.clear();
+    if (pinned) { known.set(String(pinned.id), pinned); }
     messages.forEach(addChatLine);
+  }
+
+  function removeLine(id) {
+    id = String(id);
+    inbox = inbox.filter(function (item) { return !(item.line && String(item.line.id) === id); });
+    shots = shots.filter(function (shot) { return String(shot.message.id) !== id; });
+    var li = chatList.querySelector('li[data-id="' + id + '"]');
+    if (li) { li.remove(); }
+    chatList.querySelectorAll('.chat-quote[data-quote-id="' + id + '"]').forEach(function (q) {
+      q.textContent = "↪ " + text.quote_removed;
+    });
+    danmaku.remove(id);
+    known.delete(id);
+    if (pinned && String(pinned.id) === id) { setPinned(null); }
+    if (replyTarget && String(replyTarget.id) === id) { setReplyTarget(null); }
+    if (menuFor === id) { closeMenu(); }
   }
 
   /* ---------- danmaku: lanes; when every lane is busy a message is dropped, never queued ---------- */
 
   var danmaku = {
     lanes: [],
+    live: new Map(),
     active: 0,
     dropped: 0,
     maxActive: 80,
@@ -159,9 +324,8 @@
         if (!(this.lanes[i] > now)) { lane = i; break; }
       }
       if (lane < 0 || this.active >= this.maxActive) { this.dropped += 1; return false; }
-      var item = document.createElement("span");
-      item.className = "danmaku" + (own ? " own" : "");
-      item.textContent = message.text;
+      var item = el("span", "danmaku" + (own ? " own" : "") + (message.badge ? " " + message.badge : ""), message.text);
+      item.dataset.id = String(message.id);
       item.style.top = (lane * 30 + 6) + "px";
       layer.appendChild(item);
       var width = layer.clientWidth || 640;
@@ -175,11 +339,47 @@
         [{ transform: "translateX(" + width + "px)" }, { transform: "translateX(" + (-itemWidth) + "px)" }],
         { duration: this.durationMs, easing: "linear" }
       );
-      animation.onfinish = function () { item.remove(); self.active -= 1; };
+      var key = item.dataset.id;
+      this.live.set(key, { item: item, animation: animation });
+      animation.onfinish = function () { self.forget(key, item); };
       return true;
+    },
+    forget: function (key, item) {
+      var entry = this.live.get(key);
+      if (!entry || entry.item !== item) { return; }
+      this.live.delete(key);
+      item.remove();
+      this.active -= 1;
+    },
+    remove: function (key) {
+      var entry = this.live.get(key);
+      if (!entry) { return; }
+      entry.animation.cancel();
+      this.forget(key, entry.item);
     }
   };
   window.lcDanmaku = danmaku;
+
+  function queueShot(message, own) {
+    shots.push({ message: message, own: own });
+    schedule();
+  }
+
+  function shootQueued() {
+    if (!shots.length) { return; }
+    var batch = shots;
+    shots = [];
+    // Own and priority lines (host, moderators, assistant) go first; past the per-frame budget
+    // the rest are dropped so that danmaku never lags behind the chat.
+    batch.sort(function (a, b) { return rank(b) - rank(a); });
+    var started = 0;
+    for (var i = 0; i < batch.length; i++) {
+      if (started >= SHOTS_PER_FRAME) { danmaku.dropped += batch.length - i; break; }
+      if (danmaku.shoot(batch[i].message, batch[i].own)) { started += 1; }
+    }
+  }
+
+  function rank(shot) { return (shot.own ? 2 : 0) + (shot.message.pri || shot.message.badge ? 1 : 0); }
 
   /* ---------- replay: chat replays beside the recording ---------- */
 
@@ -208,36 +408,330 @@
     stop: function () { this.showId = null; this.lines = []; this.next = 0; },
     tick: function () {
       if (this.showId === null) { return; }
-      var t = video.currentTime;
-      if (this.next > 0 && this.lines[this.next - 1] && this.lines[this.next - 1].at > t + 1) {
+      var now = video.currentTime;
+      if (this.next > 0 && this.lines[this.next - 1] && this.lines[this.next - 1].at > now + 1) {
         // The viewer sought backwards: start over from there.
         this.next = 0;
         resetChat([]);
       }
-      while (this.next < this.lines.length && this.lines[this.next].at <= t) {
+      while (this.next < this.lines.length && this.lines[this.next].at <= now) {
         var line = this.lines[this.next];
         addChatLine(line.message);
-        if (t - line.at < 2) { danmaku.shoot(line.message, false); }
+        if (now - line.at < 2) { queueShot(line.message, false); }
         this.next += 1;
       }
     }
   };
   video.addEventListener("timeupdate", function () { replayChat.tick(); });
 
-  /* ---------- notices ---------- */
+  /* ---------- notices and toasts ---------- */
 
   var noticeTimer = null;
+  var stickyNotice = "";    // a standing state (muted, banned) that transient notices fall back to
+
   function showNotice(message) {
     notice.textContent = message;
     notice.classList.remove("hidden");
     clearTimeout(noticeTimer);
-    noticeTimer = setTimeout(function () { notice.classList.add("hidden"); }, 6000);
+    noticeTimer = setTimeout(function () {
+      if (stickyNotice) { notice.textContent = stickyNotice; } else { notice.classList.add("hidden"); }
+    }, 6000);
+  }
+
+  function setStickyNotice(message) {
+    stickyNotice = message;
+    clearTimeout(noticeTimer);
+    notice.textContent = message;
+    notice.classList.toggle("hidden", !message);
+  }
+
+  var toastTimer = null;
+  function toast(message) {
+    toastEl.textContent = message;
+    toastEl.classList.remove("hidden");
+    clearTimeout(toastTimer);
+    toastTimer = setTimeout(function () { toastEl.classList.add("hidden"); }, 4000);
   }
 
   function explain(error) {
-    var template = text[error.code] || error.message || text.error;
+    var key = error.code;
+    if (key === "chat_restricted" && error.mode) { key = "chat_restricted_" + error.mode; }
+    if (!text[key]) { return error.message || text.error; }
     var seconds = error.retry_after !== undefined ? Math.ceil(error.retry_after) : "";
-    return template.replace("%(seconds)s", seconds);
+    return t(key, { seconds: seconds, minutes: seconds === "" ? "" : Math.max(1, Math.ceil(seconds / 60)) });
+  }
+
+  /* ---------- chat input: locks (mute, ban), reply target, policy line ---------- */
+
+  var locks = { mute: 0, ban: false };
+  var muteTimer = null;
+
+  function refreshInput() {
+    if (!signedIn) { return; }
+    var locked = locks.ban || locks.mute > Date.now();
+    chatInput.disabled = locked;
+    chatSend.disabled = locked;
+    if (emojiButton) { emojiButton.disabled = locked; }
+    if (locked) { closeEmoji(); }
+  }
+
+  function muteUntil(untilMs) {
+    locks.mute = untilMs;
+    clearTimeout(muteTimer);
+    var wait = untilMs - Date.now();
+    if (wait > 0 && wait < 2147483647) {
+      muteTimer = setTimeout(function () { unlock("mute"); }, wait + 250);
+    }
+    if (!locks.ban) { setStickyNotice(t("muted_until", { time: clock(untilMs) })); }
+    refreshInput();
+  }
+
+  function unlock(kind) {
+    if (kind === "mute") { locks.mute = 0; clearTimeout(muteTimer); } else { locks.ban = false; }
+    if (locks.ban) { return refreshInput(); }
+    if (locks.mute > Date.now()) { setStickyNotice(t("muted_until", { time: clock(locks.mute) })); } else {
+      setStickyNotice("");
+      showNotice(text.unmuted);
+    }
+    refreshInput();
+  }
+
+  var replyTarget = null;
+
+  function setReplyTarget(message) {
+    replyTarget = message;
+    replyBar.classList.toggle("hidden", !message);
+    if (!message) { return; }
+    var snippet = message.text.length > 30 ? message.text.slice(0, 30) + "…" : message.text;
+    replyLabel.textContent = t("replying_to", { name: message.display_name, text: snippet });
+    if (!chatInput.disabled) { chatInput.focus(); }
+  }
+
+  function applyPolicy(policy) {
+    var parts = [];
+    if (policy.mode === "members") { parts.push(text.policy_members); }
+    if (policy.mode === "followers") { parts.push(text.policy_followers); }
+    if (policy.slow_mode_seconds > 0) { parts.push(t("policy_slow", { seconds: policy.slow_mode_seconds })); }
+    if (policy.min_account_age_minutes > 0) {
+      parts.push(t("policy_new_account", { minutes: policy.min_account_age_minutes }));
+    }
+    policyEl.textContent = parts.join(" · ");
+    policyEl.classList.toggle("hidden", !parts.length);
+  }
+
+  /* ---------- pinned line ---------- */
+
+  var pinned = null;
+
+  function setPinned(message) {
+    pinned = message;
+    pinnedEl.textContent = "";
+    pinnedEl.classList.toggle("hidden", !message);
+    if (!message) { return; }
+    known.set(String(message.id), message);
+    pinnedEl.dataset.id = String(message.id);
+    pinnedEl.appendChild(el("span", "pinned-label", "📌 " + text.pinned));
+    if (message.badge) { pinnedEl.appendChild(el("span", "chat-badge " + message.badge, badgeLabel(message.badge))); }
+    pinnedEl.appendChild(el("span", "chat-name", message.display_name));
+    pinnedEl.appendChild(el("span", "chat-text", message.text));
+    if (canModerate) {
+      var unpin = el("button", "icon-button pinned-unpin", "×");
+      unpin.type = "button";
+      unpin.title = text.unpin;
+      unpin.setAttribute("aria-label", text.unpin);
+      pinnedEl.appendChild(unpin);
+    }
+  }
+
+  pinnedEl.addEventListener("click", function (event) {
+    if (event.target.closest(".pinned-unpin")) { send({ op: "pin", message_id: null, ref: nextRef("m") }); }
+  });
+
+  /* ---------- likes: taps are batched into one op per LIKE_BATCH_MS ---------- */
+
+  var likes = { known: 0, optimistic: 0, pending: 0, timer: null, hearts: 0 };
+  window.lcLikes = likes;
+
+  function showLikes() {
+    var total = Math.max(likes.known, likes.optimistic);
+    likeCountEl.textContent = String(total);
+    likeCountEl.dataset.total = String(total);
+  }
+
+  function setKnownLikes(total) {
+    likes.known = Math.max(0, total | 0);
+    likes.optimistic = Math.max(likes.optimistic, likes.known);
+    showLikes();
+  }
+
+  function flushLikes() {
+    likes.timer = null;
+    if (!likes.pending) { return; }
+    var count = Math.min(likes.pending, LIKE_BATCH_MAX);
+    if (!send({ op: "like", count: count })) { likes.timer = setTimeout(flushLikes, 2000); return; }
+    likes.pending -= count;
+    if (likes.pending) { likes.timer = setTimeout(flushLikes, LIKE_BATCH_MS); }
+  }
+
+  function floatHeart() {
+    if (likes.hearts >= 12 || !likeButton.animate) { return; }
+    likes.hearts += 1;
+    var heart = el("span", "float-heart", "❤");
+    var drift = Math.round(Math.random() * 40 - 20);
+    likeButton.parentNode.appendChild(heart);
+    heart.animate(
+      [{ transform: "translate(0, 0) scale(.8)", opacity: 1 },
+        { transform: "translate(" + drift + "px, -90px) scale(1.4)", opacity: 0 }],
+      { duration: 900, easing: "ease-out" }
+    ).onfinish = function () { heart.remove(); likes.hearts -= 1; };
+  }
+
+  likeButton.addEventListener("click", function () {
+    likes.optimistic = Math.max(likes.optimistic, likes.known) + 1;
+    likes.pending = Math.min(likes.pending + 1, LIKE_BATCH_MAX * 3);
+    showLikes();
+    floatHeart();
+    if (!likes.timer) { likes.timer = setTimeout(flushLikes, LIKE_BATCH_MS); }
+  });
+
+  /* ---------- line menu (reply, report; delete, mute, ban, pin for moderators) ---------- */
+
+  var menuFor = null;
+
+  function menuItems(message) {
+    var items = [{ action: "reply", label: text.reply }];
+    var mine = me && message.user_id === me.id;
+    var sanctionable = !mine && message.badge !== "host" && message.kind !== "auto_reply";
+    if (canModerate) {
+      items.push({ action: "delete", label: text["delete"] });
+      if (sanctionable) {
+        items.push({ action: "mute", label: text.mute });
+        items.push({ action: "ban", label: text.ban, danger: true });
+      }
+      var isPinned = pinned && String(pinned.id) === String(message.id);
+      items.push(isPinned ? { action: "unpin", label: text.unpin } : { action: "pin", label: text.pin });
+    }
+    if (!mine) { items.push({ action: "report", label: text.report }); }
+    return items;
+  }
+
+  function openMenu(li, anchor) {
+    var message = known.get(li.dataset.id);
+    if (!message) { return; }
+    menuFor = li.dataset.id;
+    menuEl.textContent = "";
+    menuItems(message).forEach(function (item) {
+      var button = el("button", "chat-menu-item" + (item.danger ? " danger" : ""), item.label);
+      button.type = "button";
+      button.setAttribute("role", "menuitem");
+      button.dataset.action = item.action;
+      menuEl.appendChild(button);
+    });
+    menuEl.classList.remove("hidden");
+    var panel = menuEl.offsetParent || document.body;
+    var box = anchor.getBoundingClientRect();
+    var origin = panel.getBoundingClientRect();
+    var top = box.bottom - origin.top + 2;
+    if (top + menuEl.offsetHeight > panel.clientHeight) { top = box.top - origin.top - menuEl.offsetHeight - 2; }
+    menuEl.style.top = Math.max(0, top) + "px";
+    menuEl.style.right = Math.max(4, origin.right - box.right) + "px";
+    menuEl.querySelector("button").focus();
+  }
+
+  function closeMenu() {
+    menuFor = null;
+    menuEl.classList.add("hidden");
+  }
+
+  var refs = 0;
+  function nextRef(prefix) { return prefix + (++refs); }
+
+  var actions = {
+    reply: function (message) { setReplyTarget(message); },
+    "delete": function (message) { send({ op: "delete", message_id: message.id, ref: nextRef("m") }); },
+    mute: function (message) { send({ op: "mute", user_id: message.user_id, minutes: 10, ref: nextRef("m") }); },
+    ban: function (message) {
+      if (window.confirm(t("ban_confirm", { name: message.display_name }))) {
+        send({ op: "ban", user_id: message.user_id, ref: nextRef("m") });
+      }
+    },
+    pin: function (message) { send({ op: "pin", message_id: message.id, ref: nextRef("m") }); },
+    unpin: function () { send({ op: "pin", message_id: null, ref: nextRef("m") }); },
+    report: function (message) {
+      var reason = window.prompt(text.report_prompt, text.report_reason);
+      if (reason === null) { return; }
+      send({ op: "report", message_id: message.id, reason: reason.trim() || text.report_reason, ref: nextRef("m") });
+    }
+  };
+
+  menuEl.addEventListener("click", function (event) {
+    var button = event.target.closest("button[data-action]");
+    if (!button) { return; }
+    var message = known.get(menuFor);
+    closeMenu();
+    if (message && actions[button.dataset.action]) { actions[button.dataset.action](message); }
+  });
+
+  chatList.addEventListener("click", function (event) {
+    var li = event.target.closest("li.chat-line");
+    if (!li || !signedIn) { return; }
+    if (event.target.closest(".chat-more")) {
+      if (menuFor === li.dataset.id) { closeMenu(); } else { openMenu(li, event.target); }
+      return;
+    }
+    var selection = window.getSelection && window.getSelection();
+    if (selection && String(selection).length && !event.target.closest(".chat-reply")) { return; }
+    var message = known.get(li.dataset.id);
+    if (message) { setReplyTarget(message); }
+  });
+
+  document.addEventListener("click", function (event) {
+    if (menuFor && !event.target.closest("#chat-menu, .chat-more")) { closeMenu(); }
+    if (emojiPanel && !emojiPanel.classList.contains("hidden") && !event.target.closest("#emoji-panel, #emoji-button")) {
+      closeEmoji();
+    }
+  });
+  document.addEventListener("keydown", function (event) {
+    if (event.key !== "Escape") { return; }
+    if (menuFor) { closeMenu(); } else if (emojiPanel && !emojiPanel.classList.contains("hidden")) { closeEmoji(); } else if (replyTarget) { setReplyTarget(null); }
+  });
+  chatList.addEventListener("scroll", function () { if (menuFor) { closeMenu(); } }, { passive: true });
+  replyCancel.addEventListener("click", function () { setReplyTarget(null); });
+
+  /* ---------- emoji ---------- */
+
+  function closeEmoji() {
+    if (!emojiPanel) { return; }
+    emojiPanel.classList.add("hidden");
+    emojiButton.setAttribute("aria-expanded", "false");
+  }
+
+  function insertAtCursor(value) {
+    var start = chatInput.selectionStart === null ? chatInput.value.length : chatInput.selectionStart;
+    var end = chatInput.selectionEnd === null ? start : chatInput.selectionEnd;
+    var next = chatInput.value.slice(0, start) + value + chatInput.value.slice(end);
+    if (next.length > chatInput.maxLength && chatInput.maxLength > 0) { return; }
+    chatInput.value = next;
+    chatInput.focus();
+    chatInput.setSelectionRange(start + value.length, start + value.length);
+  }
+
+  if (emojiButton && emojiPanel) {
+    EMOJI.forEach(function (emoji) {
+      var button = el("button", "emoji", emoji);
+      button.type = "button";
+      emojiPanel.appendChild(button);
+    });
+    emojiButton.addEventListener("click", function () {
+      var open = emojiPanel.classList.toggle("hidden") === false;
+      emojiButton.setAttribute("aria-expanded", String(open));
+    });
+    // mousedown keeps the input's selection (the cursor) where it was.
+    emojiPanel.addEventListener("mousedown", function (event) { event.preventDefault(); });
+    emojiPanel.addEventListener("click", function (event) {
+      var button = event.target.closest("button.emoji");
+      if (button) { insertAtCursor(button.textContent); }
+    });
   }
 
   /* ---------- socket ---------- */
@@ -245,24 +739,52 @@
   var socket = null;
   var lastEid = "";
   var backoff = 500;
-  var me = null;
-  var refs = 0;
   var pendingRefs = {};
   var pingTimer = null;
+
+  function restorePending(ref) {
+    var pending = ref && pendingRefs[ref];
+    if (!pending) { return; }
+    delete pendingRefs[ref];
+    if (!chatInput.value) { chatInput.value = pending.text; }
+    if (!replyTarget && pending.replyTo) { setReplyTarget(pending.replyTo); }
+  }
 
   var handlers = {
     hello: function (event) {
       me = event.me;
+      session.me = me;
+      session.connected = true;
       if (!event.resumed) {
-        resetChat(event.state.mode === "replay" ? [] : event.chat);
+        if (event.pinned) { pinned = event.pinned; }
+        resetChat(event.state.mode === "replay" ? [] : event.chat || []);
       }
+      setPinned(event.pinned || null);
+      setKnownLikes(event.likes || 0);
+      if (event.policy) { applyPolicy(event.policy); }
       applyState(event.state);
     },
     chat: function (event) {
       if (player.mode === "replay") { return; }
       addChatLine(event);
-      danmaku.shoot(event, me && event.user_id === me.id);
+      var own = !!(me && event.user_id === me.id);
+      queueShot(event, own);
+      if (mentionsMe(event)) { toast(t("mentioned", { name: event.display_name })); }
     },
+    chat_summary: function (event) {
+      if (player.mode === "replay") { return; }
+      addSummary(event);
+    },
+    chat_deleted: function (event) { removeLine(event.id); },
+    pin: function (event) { setPinned(event.message || null); },
+    policy: function (event) { applyPolicy(event); },
+    likes: function (event) { setKnownLikes(event.total); },
+    moderation: function (event) { moderated(event); },
+    chat_held: function (event) {
+      if (event.ref) { delete pendingRefs[event.ref]; }
+      showNotice(text.held_for_review);
+    },
+    reported: function () { showNotice(text.reported); },
     presence: function (event) { onlineEl.textContent = String(event.online); },
     show: function (event) {
       if (event.status === "live") {
@@ -276,14 +798,39 @@
     },
     replay: function () { refreshState(); },
     error: function (event) {
-      if (event.ref && pendingRefs[event.ref]) {
-        chatInput.value = chatInput.value || pendingRefs[event.ref];
-        delete pendingRefs[event.ref];
+      restorePending(event.ref);
+      if (event.code === "muted" && event.retry_after) {
+        muteUntil(Date.now() + event.retry_after * 1000);
+      } else if (event.code === "banned") {
+        locks.ban = true;
+        setStickyNotice(text.banned);
+        refreshInput();
       }
       showNotice(explain(event));
     },
     pong: function () {}
   };
+
+  function nameOf(userId) {
+    var found = null;
+    known.forEach(function (message) { if (message.user_id === userId && message.kind !== "auto_reply") { found = message.display_name; } });
+    return found || "#" + userId;
+  }
+
+  var SANCTION_NOTES = { mute: "user_muted", ban: "user_banned", unmute: "user_unmuted", unban: "user_unbanned" };
+
+  function moderated(event) {
+    if (me && event.user_id === me.id) {
+      if (event.action === "mute") { muteUntil(Date.parse(event.until)); }
+      if (event.action === "ban") { locks.ban = true; setStickyNotice(text.banned); refreshInput(); }
+      if (event.action === "unmute" || event.action === "unban") { unlock(event.action.slice(2)); }
+      return;
+    }
+    var key = SANCTION_NOTES[event.action];
+    if (!canModerate || !key) { return; }
+    var values = { name: nameOf(event.user_id), time: event.until ? clock(event.until) : "" };
+    enqueue({ node: el("li", "chat-system", t(key, values)) });
+  }
 
   var replayPoll = null;
   function waitForReplay() {
@@ -303,7 +850,7 @@
     socket.onopen = function () {
       backoff = 500;
       clearInterval(pingTimer);
-      pingTimer = setInterval(function () { send({ op: "ping", ref: "p" + (++refs) }); }, 25000);
+      pingTimer = setInterval(function () { send({ op: "ping", ref: nextRef("p") }); }, 25000);
     };
     socket.onmessage = function (message) {
       var frame;
@@ -316,6 +863,7 @@
     };
     socket.onclose = function (event) {
       clearInterval(pingTimer);
+      session.connected = false;
       if (event.code === 4404 || event.code === 4400) { return; }
       setTimeout(connect, backoff);
       backoff = Math.min(backoff * 2, 10000);
@@ -327,6 +875,7 @@
       socket.send(JSON.stringify(payload));
       return true;
     }
+    showNotice(text.disconnected);
     return false;
   }
 
@@ -334,14 +883,15 @@
     event.preventDefault();
     var value = chatInput.value.trim();
     if (!value || chatInput.disabled) { return; }
-    var ref = "c" + (++refs);
-    if (!send({ op: "chat", text: value, ref: ref })) {
-      showNotice(text.disconnected);
-      return;
-    }
-    pendingRefs[ref] = value;
+    var ref = nextRef("c");
+    var payload = { op: "chat", text: value, ref: ref };
+    if (replyTarget) { payload.reply_to = replyTarget.id; }
+    if (!send(payload)) { return; }
+    pendingRefs[ref] = { text: value, replyTo: replyTarget };
     setTimeout(function () { delete pendingRefs[ref]; }, 10000);
     chatInput.value = "";
+    setReplyTarget(null);
+    closeEmoji();
     chatInput.focus();
   });
 
