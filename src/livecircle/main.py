@@ -97,7 +97,7 @@ async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
     db = Database(settings.db_url)
     hub = _make_hub(settings)
     engine = ChatEngine(db, hub, settings, node_id=await _node_id(settings))
-    gateway = Gateway(hub, make_admit(db, settings, engine.writer))
+    gateway = Gateway(hub, make_admit(db, settings, engine.pipeline))
     ops = interaction_sockets.make_ops(db, engine, settings.chat.likes_per_connection_per_second)
     for op, handler in ops.items():
         gateway.register(op, handler)

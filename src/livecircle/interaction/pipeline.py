@@ -105,6 +105,7 @@ class ChatPipeline:
         self.senders: dict[tuple[int, int], Sender] = {}
         self.recent: dict[int, deque[dict[str, Any]]] = {}
         self.auto_reply_last: dict[int, float] = {}
+        self.deleted: set[int] = set()  # removed lines still in ``recent``
         self.clock = clock
 
     # ---- caches ----
@@ -285,6 +286,15 @@ class ChatPipeline:
             recent = self.recent[room_id] = deque(maxlen=RECENT_PER_ROOM)
         recent.append(event)
 
+    def recent_events(self, room_id: int) -> list[dict[str, Any]]:
+        """Visible lines published by this node in ``room_id`` lately, oldest first."""
+        return [
+            {k: v for k, v in e.items() if k not in ("type", "pri", "reply_to")}
+            | {"reply_to_id": _reply_id(e)}
+            for e in self.recent.get(room_id, ())
+            if e["id"] not in self.deleted
+        ]
+
     def _find_recent(self, room_id: int, message_id: int) -> dict[str, Any] | None:
         recent: deque[dict[str, Any]] = self.recent.get(room_id) or deque()
         matches: list[dict[str, Any]] = [e for e in recent if e["id"] == message_id]
@@ -366,6 +376,11 @@ def badge_for(principal: Principal, room: RoomContext) -> str | None:
     if principal.has_role(room.tenant_id, Role.MODERATOR):
         return "moderator"
     return None
+
+
+def _reply_id(event: dict[str, Any]) -> int | None:
+    reply = event.get("reply_to")
+    return int(reply["id"]) if reply else None
 
 
 def _quote(event: dict[str, Any]) -> dict[str, Any]:

@@ -20,6 +20,7 @@ def subscribe(db: Database, hub: Hub, engine: ChatEngine) -> None:
         return f"room:{room_id}"
 
     async def removed(event: ChatMessageRemoved) -> None:
+        pipeline.deleted.add(event.message_id)
         await hub.publish(channel(event.room_id), {"type": "chat_deleted", "id": event.message_id, "pri": 1})
 
     async def approved(event: ChatMessageApproved) -> None:

@@ -49,7 +49,7 @@ class PublishGrant:
     resumed: bool
 
 
-def _can_see(principal: Principal, room: Room) -> bool:
+def can_see(principal: Principal, room: Room) -> bool:
     return room.visibility == Visibility.PUBLIC or principal.tenant_id == room.tenant_id
 
 
@@ -60,7 +60,7 @@ def _can_manage(principal: Principal, room: Room) -> bool:
 async def access_room(session: AsyncSession, principal: Principal, room_id: int) -> Room:
     """The room if ``principal`` may see it. Raises RoomNotFound (also for others' private rooms)."""
     room = await session.get(Room, room_id)
-    if room is None or not _can_see(principal, room):
+    if room is None or not can_see(principal, room):
         raise RoomNotFound()
     return room
 

@@ -26,6 +26,11 @@ class Broker(Protocol):
 
     def watch(self, channel: str) -> None: ...
 
+    async def prime(self, channel: str) -> None:
+        """Make sure events published from now on in a watched channel are delivered."""
+        ...
+
+
     def unwatch(self, channel: str) -> None: ...
 
     async def stop(self) -> None: ...
@@ -63,6 +68,9 @@ class MemoryBroker:
 
     def watch(self, channel: str) -> None:
         """Every channel is local in one process."""
+
+    async def prime(self, channel: str) -> None:
+        """Nothing to do: publishing delivers synchronously."""
 
     def unwatch(self, channel: str) -> None:
         """Every channel is local in one process."""

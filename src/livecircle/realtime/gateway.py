@@ -97,11 +97,17 @@ class Gateway:
         snapshot stands on its own."""
         hello: dict[str, Any] = {"type": "hello", **admission.hello, "resumed": False}
         if not last_event_id:
-            conn.send_event(hello)
+            conn.backlog = []  # events of the ticks while the broker is primed follow the hello
             self.hub.join(conn)
+            try:
+                await self.hub.broker.prime(conn.channel)
+            finally:
+                backlog, conn.backlog = conn.backlog or [], None
+            conn.offer(encode_frame([hello, *backlog]))
             return
         conn.backlog = []  # hold tick frames until the history is in place
         self.hub.join(conn)
+        await self.hub.broker.prime(conn.channel)
         try:
             missed = await self.hub.broker.history(conn.channel, last_event_id)
         finally:

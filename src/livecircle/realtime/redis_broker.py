@@ -57,6 +57,12 @@ class RedisBroker:
     def watch(self, channel: str) -> None:
         self._cursors.setdefault(channel, None)
 
+    async def prime(self, channel: str) -> None:
+        """Fix the stream position now, before the caller tells a client it has joined, so an
+        event published in the meantime is not skipped by the reader's lazy start."""
+        if channel in self._cursors and self._cursors[channel] is None:
+            self._cursors[channel] = await self._tail_id(channel)
+
     def unwatch(self, channel: str) -> None:
         self._cursors.pop(channel, None)
 

@@ -1,37 +1,116 @@
-"""Room socket admission: who joins ``room:{id}`` and what the hello snapshot holds."""
+"""Room socket admission: who joins ``room:{id}`` and what the hello snapshot holds.
+
+The room part of the snapshot (state, recent chat, pinned line, policy) is the
+same for every viewer, so it is built at most once per ``SNAPSHOT_SECONDS`` per
+room; a crowd joining at once costs one query set, not one per viewer. Lines
+sent on this node since the snapshot was built are added from the chat
+pipeline's memory, so nobody misses what was just said.
+"""
 
 from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from typing import Any
 
 from starlette.websockets import WebSocket
 
 from livecircle.config import Settings
-from livecircle.identity.deps import resolve_principal
+from livecircle.identity.deps import SESSION_COOKIE, resolve_principal
+from livecircle.identity.schemas import ANONYMOUS, Principal
 from livecircle.interaction import policy as chat_policy
 from livecircle.interaction import service as interaction_service
+from livecircle.interaction.events import ChatMessageRemoved, ChatPolicyChanged
+from livecircle.interaction.pipeline import ChatPipeline
 from livecircle.interaction.schemas import ChatOut
-from livecircle.interaction.writer import ChatWriter
 from livecircle.kit.db import Database
 from livecircle.kit.errors import BadRequest
+from livecircle.kit.events import EventBus
 from livecircle.live import service as live_service
+from livecircle.live.errors import RoomNotFound
+from livecircle.live.events import PublisherDisconnected, ReplayReady, ShowEnded, ShowStarted
+from livecircle.live.models import Room
 from livecircle.live.schemas import RoomViewer
 from livecircle.live.state import room_state
 from livecircle.realtime.gateway import Admission, Admit
 
+SNAPSHOT_SECONDS = 1.0
 
-def make_admit(db: Database, settings: Settings, writer: ChatWriter) -> Admit:
-    async def admit(ws: WebSocket, target: str) -> Admission:
-        if not target.isdigit() or not 0 < int(target) < 2**31:
-            raise BadRequest("Room ids are positive integers")
-        await writer.flush()  # the snapshot includes lines still waiting for their batch
-        async with db.unit_of_work() as session:
-            principal, _ = await resolve_principal(session, ws)
-            room = await live_service.access_room(session, principal, int(target))
+
+@dataclass(slots=True)
+class Snapshot:
+    room: Room
+    hello: dict[str, Any]
+    newest_chat_id: int
+    built_at: float = field(default_factory=time.monotonic)
+
+
+class Snapshots:
+    def __init__(self, db: Database, settings: Settings) -> None:
+        self.db = db
+        self.settings = settings
+        self.rooms: dict[int, Snapshot] = {}
+
+    def subscribe(self, bus: EventBus) -> None:
+        """What viewers must not see stale: the show's state, the pinned line, the rules, deletions."""
+
+        async def drop(event: Any) -> None:
+            self.rooms.pop(event.room_id, None)
+
+        for kind in (
+            ShowStarted,
+            ShowEnded,
+            PublisherDisconnected,
+            ReplayReady,
+            ChatPolicyChanged,
+            ChatMessageRemoved,
+        ):
+            bus.subscribe(kind, drop)
+
+    async def get(self, room_id: int) -> Snapshot:
+        cached = self.rooms.get(room_id)
+        if cached is not None and time.monotonic() - cached.built_at < SNAPSHOT_SECONDS:
+            return cached
+        async with self.db.unit_of_work() as session:
+            room = await session.get(Room, room_id)
+            if room is None:
+                raise RoomNotFound()
             state = await room_state(session, room)
             recent = await interaction_service.list_recent_chat(
-                session, room_id=room.id, limit=settings.realtime.history_size
+                session, room_id=room.id, limit=self.settings.realtime.history_size
             )
             policy = await chat_policy.get_policy(session, room.id)
             pinned = await chat_policy.pinned_event(session, policy)
+        chat = [ChatOut.model_validate(m).model_dump(mode="json") for m in recent]
+        hello = {
+            "room_id": room.id,
+            "state": state.model_dump(mode="json"),
+            "chat": chat,
+            "pinned": pinned,
+            "likes": state.show.like_count if state.show else 0,
+            "policy": {
+                "mode": policy.mode,
+                "slow_mode_seconds": policy.slow_mode_seconds,
+                "min_account_age_minutes": policy.min_account_age_minutes,
+            },
+        }
+        snapshot = Snapshot(room=room, hello=hello, newest_chat_id=max((m["id"] for m in chat), default=0))
+        self.rooms[room_id] = snapshot
+        return snapshot
+
+
+def make_admit(db: Database, settings: Settings, pipeline: ChatPipeline) -> Admit:
+    snapshots = Snapshots(db, settings)
+    snapshots.subscribe(db.bus)
+
+    async def admit(ws: WebSocket, target: str) -> Admission:
+        if not target.isdigit() or not 0 < int(target) < 2**31:
+            raise BadRequest("Room ids are positive integers")
+        principal = await _principal(db, ws)
+        snapshot = await snapshots.get(int(target))
+        room = snapshot.room
+        if not live_service.can_see(principal, room):
+            raise RoomNotFound()
         identity = (
             {
                 "id": principal.user_id,
@@ -41,20 +120,23 @@ def make_admit(db: Database, settings: Settings, writer: ChatWriter) -> Admit:
             if principal.is_authenticated
             else None
         )
-        hello = {
-            "room_id": room.id,
-            "me": identity,
-            "state": state.model_dump(mode="json"),
-            "chat": [ChatOut.model_validate(m).model_dump(mode="json") for m in recent],
-            "pinned": pinned,
-            "likes": state.show.like_count if state.show else 0,
-            "policy": {
-                "mode": policy.mode,
-                "slow_mode_seconds": policy.slow_mode_seconds,
-                "min_account_age_minutes": policy.min_account_age_minutes,
-            },
-        }
+        fresh = [e for e in pipeline.recent_events(room.id) if e["id"] > snapshot.newest_chat_id]
+        chat = [*snapshot.hello["chat"], *fresh][-settings.realtime.history_size :]
+        hello = {**snapshot.hello, "me": identity, "chat": chat}
         viewer = RoomViewer(principal=principal, room_id=room.id, tenant_id=room.tenant_id)
         return Admission(channel=f"room:{room.id}", identity=identity, context=viewer, hello=hello)
 
     return admit
+
+
+async def _principal(db: Database, ws: WebSocket) -> Principal:
+    """Anonymous viewers cost no query; members are looked up by token or session cookie."""
+    if (
+        not ws.query_params.get("token")
+        and not ws.cookies.get(SESSION_COOKIE)
+        and "authorization" not in ws.headers
+    ):
+        return ANONYMOUS
+    async with db.unit_of_work() as session:
+        principal, _ = await resolve_principal(session, ws)
+    return principal

@@ -155,6 +155,7 @@
   var inbox = [];            // {line: event} | {summary: aggregate} | {node: li}, waiting for the next frame
   var shots = [];            // danmaku candidates for the next frame
   var frameRequested = false;
+  var frameTimer = null;
   var summary = null;        // the chat_summary aggregate being shown (updated for SUMMARY_WINDOW_MS)
 
   function badgeLabel(badge) { return text["badge_" + badge] || badge; }
@@ -212,8 +213,10 @@
   function schedule() {
     if (frameRequested) { return; }
     frameRequested = true;
-    // Hidden tabs get no animation frames: flush on a timer instead (and shoot nothing).
-    if (document.hidden) { setTimeout(flush, 250); } else { requestAnimationFrame(flush); }
+    // Hidden tabs get no animation frames (and shoot nothing); a starved page still gets its
+    // lines within 100 ms. Whichever of the two comes first flushes.
+    if (!document.hidden) { requestAnimationFrame(flush); }
+    frameTimer = setTimeout(flush, document.hidden ? 250 : 100);
   }
 
   function forget(items) {
@@ -248,7 +251,9 @@
   }
 
   function flush() {
+    if (!frameRequested) { return; }
     frameRequested = false;
+    clearTimeout(frameTimer);
     var batch = inbox;
     inbox = [];
     if (batch.length > MAX_CHAT_LINES) { forget(batch.splice(0, batch.length - MAX_CHAT_LINES)); }
@@ -756,6 +761,7 @@
       session.me = me;
       session.connected = true;
       if (!event.resumed) {
+        likes.optimistic = 0;  // the snapshot's total stands (it may belong to a new show)
         if (event.pinned) { pinned = event.pinned; }
         resetChat(event.state.mode === "replay" ? [] : event.chat || []);
       }
@@ -788,6 +794,7 @@
     presence: function (event) { onlineEl.textContent = String(event.online); },
     show: function (event) {
       if (event.status === "live") {
+        if (!event.resumed) { likes.known = 0; likes.optimistic = 0; showLikes(); }  // a new show counts from zero
         refreshState();
       } else if (event.status === "reconnecting") {
         setStatus("reconnecting");
