@@ -241,3 +241,49 @@ async def test_reconnect_with_an_unknown_event_id_gets_a_fresh_snapshot(
             assert hello["resumed"] is False
             assert "state" in hello
             assert "chat" in hello
+
+
+async def test_room_frames_take_the_fast_path_over_the_real_server(
+    server: RunningServer, client: httpx.AsyncClient, room: dict[str, Any], viewer: Account
+) -> None:
+    """Tick frames are written as pre-built WebSocket frames to uvicorn's transport."""
+    hub = server.app.state.hub
+    async with room_socket(server, room["id"], viewer) as ws:
+        await next_event(ws, "hello")
+        [conn] = [
+            c for c in hub.channels[f"room:{room['id']}"] if c.identity and c.identity["id"] == viewer.user_id
+        ]
+        assert conn.raw is not None
+        await ws.send(orjson.dumps({"op": "chat", "text": "快速路径"}).decode())
+        assert (await next_event(ws, "chat"))["text"] == "快速路径"
+
+
+async def test_a_socket_that_stops_reading_is_closed_as_too_slow(
+    server: RunningServer, room: dict[str, Any]
+) -> None:
+    hub = server.app.state.hub
+    channel = f"room:{room['id']}"
+    async with room_socket(server, room["id"]) as stalled, room_socket(server, room["id"]) as healthy:
+        await next_event(stalled, "hello")
+        await next_event(healthy, "hello")
+        stalled.transport.pause_reading()  # type: ignore[attr-defined]
+        conns = list(hub.channels[channel])
+        limit = conns[0].max_buffer_bytes
+        filler = "弹" * 20_000
+        for _ in range(limit // 40_000 + 400):
+            await hub.publish(channel, {"type": "chat", "text": filler})
+            await asyncio.sleep(0.005)
+            if any(c.dropped for c in conns):
+                break
+        assert [c.dropped for c in conns].count(True) == 1
+        await next_event(healthy, "chat")  # the room went on for everybody else
+        stalled.transport.resume_reading()  # type: ignore[attr-defined]
+        with pytest.raises(websockets.ConnectionClosed) as closed:
+            await drain_until_closed(stalled)
+        assert closed.value.rcvd is not None
+        assert closed.value.rcvd.code == 4008
+
+
+async def drain_until_closed(ws: ClientConnection) -> None:
+    while True:
+        await asyncio.wait_for(ws.recv(), 10)

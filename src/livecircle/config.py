@@ -49,6 +49,8 @@ class MediaSettings(BaseModel):
 class RealtimeSettings(BaseModel):
     tick_ms: int = Field(default=50, ge=5, le=1000)
     queue_limit: int = Field(default=256, ge=8)
+    # A socket whose unsent bytes pass this is too slow and is closed (4008); it may resume.
+    max_buffer_kib: int = Field(default=4096, ge=64)
     history_size: int = Field(default=50, ge=0, le=500)
     chat_max_length: int = Field(default=200, ge=1, le=2000)
     # Above this many ordinary chat lines per second in one room, the excess is

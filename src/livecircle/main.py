@@ -40,6 +40,7 @@ from livecircle.live.routes import router as live_router
 from livecircle.live.viewers import PeakRecorder
 from livecircle.moderation.routes import router as moderation_router
 from livecircle.realtime.broker import Broker, MemoryBroker
+from livecircle.realtime.fastpath import RawSendMiddleware
 from livecircle.realtime.gateway import Gateway
 from livecircle.realtime.hub import Hub
 from livecircle.realtime.presence import RedisPresence
@@ -82,6 +83,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.mount("/static", StaticFiles(directory=WEB / "static"), name="static")
     _install_ops_routes(app)
     app.middleware("http")(_request_context)
+    app.add_middleware(RawSendMiddleware)  # outermost: hands the hub the server's own socket writer
 
     @app.websocket("/ws/rooms/{room_id}")
     async def room_socket(ws: WebSocket, room_id: str) -> None:
@@ -149,6 +151,7 @@ def _make_hub(settings: Settings) -> Hub:
         queue_limit=realtime.queue_limit,
         presence=RedisPresence(settings.redis_url) if settings.redis_url else None,
         chat_per_second=realtime.overload_chat_per_second,
+        max_buffer_bytes=realtime.max_buffer_kib * 1024,
     )
 
 

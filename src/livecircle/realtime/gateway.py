@@ -80,6 +80,7 @@ class Gateway:
             identity=admission.identity,
             context=admission.context,
             queue_limit=self.hub.queue_limit,
+            max_buffer_bytes=self.hub.max_buffer_bytes,
         )
         writer = asyncio.create_task(conn.write_loop())
         await self._welcome(conn, admission, ws.query_params.get("last_event_id", "")[:64])

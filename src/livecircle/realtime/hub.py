@@ -22,6 +22,7 @@ from starlette.websockets import WebSocket, WebSocketDisconnect
 
 from livecircle.kit.metrics import WS_CONNECTIONS, WS_FRAMES
 from livecircle.realtime.broker import Broker, Event, event_id_key
+from livecircle.realtime.fastpath import text_frame, transport_of
 from livecircle.realtime.overload import RoomBudget, shape
 from livecircle.realtime.presence import LocalPresence, Presence
 
@@ -34,7 +35,14 @@ PresenceListener = Callable[[str, int], Awaitable[None]]
 
 class Connection:
     def __init__(
-        self, ws: WebSocket, *, channel: str, identity: dict[str, Any] | None, context: Any, queue_limit: int
+        self,
+        ws: WebSocket,
+        *,
+        channel: str,
+        identity: dict[str, Any] | None,
+        context: Any,
+        queue_limit: int,
+        max_buffer_bytes: int = 4 << 20,
     ) -> None:
         self.ws = ws
         self.channel = channel
@@ -44,20 +52,35 @@ class Connection:
         self.dropped = False
         # While resuming, tick events wait here so they can be merged after the history.
         self.backlog: list[Event] | None = None
+        self.raw = transport_of(ws.scope) if isinstance(getattr(ws, "scope", None), dict) else None
+        self.max_buffer_bytes = max_buffer_bytes
 
-    def offer(self, frame: str) -> bool:
-        """Queue a frame; a full queue marks the connection as too slow."""
+    def offer(self, frame: str, encoded: bytes | None = None) -> bool:
+        """Send a frame now on the fast path, else queue it; a consumer too far behind is dropped."""
         if self.dropped:
             return False
+        if self.raw is not None and self.queue.empty():  # nothing queued may be overtaken
+            if not self.raw.writable:
+                return False
+            if self.raw.buffered() > self.max_buffer_bytes:
+                self._drop()
+                return False
+            self.raw.write(encoded or text_frame(frame.encode()))
+            return True
         try:
             self.queue.put_nowait(frame)
         except asyncio.QueueFull:
-            self.dropped = True
-            with contextlib.suppress(asyncio.QueueFull):
-                self.queue.get_nowait()
-                self.queue.put_nowait(None)
+            self._drop()
             return False
         return True
+
+    def _drop(self) -> None:
+        """Mark too slow; the writer closes the socket with 4008 when it reaches the marker."""
+        self.dropped = True
+        with contextlib.suppress(asyncio.QueueEmpty):
+            self.queue.get_nowait()
+        with contextlib.suppress(asyncio.QueueFull):
+            self.queue.put_nowait(None)
 
     def send_event(self, event: Event) -> bool:
         return self.offer(encode_frame([event]))
@@ -99,8 +122,10 @@ class Hub:
         queue_limit: int,
         presence: Presence | None = None,
         chat_per_second: int | None = None,
+        max_buffer_bytes: int = 4 << 20,
     ) -> None:
         self.broker = broker
+        self.max_buffer_bytes = max_buffer_bytes
         self.chat_per_second = chat_per_second
         self.budgets: dict[str, RoomBudget] = {}
         self.presence_listeners: list[PresenceListener] = []
@@ -170,11 +195,14 @@ class Hub:
                     budget = self.budgets[channel] = RoomBudget(self.chat_per_second, self.tick)
                 events = shape(events, budget)
             frame = encode_frame(events)
+            encoded = text_frame(frame.encode())  # the same bytes for every socket
+            direct = 0
             for conn in list(self.channels.get(channel, ())):
                 if conn.backlog is not None:
                     conn.backlog.extend(events)
-                else:
-                    conn.offer(frame)
+                elif conn.offer(frame, encoded) and conn.raw is not None:
+                    direct += 1
+            WS_FRAMES.inc(direct)  # queued frames are counted by their writer
 
     async def _publish_presence(self) -> None:
         if time.monotonic() - self._presence_refreshed > PRESENCE_REFRESH_SECONDS:

@@ -127,6 +127,7 @@
   function applyState(state) {
     config.state = state;
     if (titleEl) { titleEl.textContent = state.show ? state.show.title : ""; }
+    likeButton.disabled = state.mode !== "live";  // the server only counts likes for a live show
     if (state.mode === "live" || state.mode === "replay") {
       setStatus(state.mode);
       play(state.playback_url, state.mode);
