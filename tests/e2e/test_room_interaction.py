@@ -171,10 +171,9 @@ async def test_muted_viewer_sees_the_notice_and_cannot_type(stage: Stage) -> Non
     # A fresh page does not know yet; its first line is refused and the page locks the input.
     await author.reload()
     await author.wait_for_function("window.lcRoom && window.lcRoom.connected")
-    await say(author, "我还能说话吗")
+    # The hello tells the page about the mute: it is locked before the viewer types anything.
     await author.locator("#chat-notice", has_text="禁言").wait_for(timeout=3_000)
     assert await author.locator("#chat-input").is_disabled()
-    assert await author.locator("#chat-input").input_value() == "我还能说话吗"
 
 
 # ---- (c) pin ----

@@ -67,7 +67,7 @@ def make_ops(db: Database, engine: ChatEngine, likes_per_second: int) -> dict[st
             assert user_id is not None
             assert viewer.principal.user_id is not None
             minutes = message.get("minutes", 10)
-            if not isinstance(minutes, int) or not 0 < minutes <= 525_600:
+            if not isinstance(minutes, int) or isinstance(minutes, bool) or not 0 < minutes <= 525_600:
                 raise BadRequest("'minutes' must be 1 to 525600")
             reason = str(message.get("reason", ""))[:200]
             async with db.unit_of_work() as session:

@@ -32,6 +32,7 @@ from livecircle.live.events import PublisherDisconnected, ReplayReady, ShowEnded
 from livecircle.live.models import Room
 from livecircle.live.schemas import RoomViewer
 from livecircle.live.state import room_state
+from livecircle.moderation import service as moderation_service
 from livecircle.realtime.gateway import Admission, Admit
 
 SNAPSHOT_SECONDS = 1.0
@@ -106,7 +107,7 @@ def make_admit(db: Database, settings: Settings, pipeline: ChatPipeline) -> Admi
     async def admit(ws: WebSocket, target: str) -> Admission:
         if not target.isdigit() or not 0 < int(target) < 2**31:
             raise BadRequest("Room ids are positive integers")
-        principal = await _principal(db, ws)
+        principal, standing = await _principal(db, ws, int(target))
         snapshot = await snapshots.get(int(target))
         room = snapshot.room
         if not live_service.can_see(principal, room):
@@ -116,6 +117,7 @@ def make_admit(db: Database, settings: Settings, pipeline: ChatPipeline) -> Admi
                 "id": principal.user_id,
                 "name": principal.display_name,
                 "role": principal.role.value if principal.role else None,
+                **standing,
             }
             if principal.is_authenticated
             else None
@@ -129,14 +131,25 @@ def make_admit(db: Database, settings: Settings, pipeline: ChatPipeline) -> Admi
     return admit
 
 
-async def _principal(db: Database, ws: WebSocket) -> Principal:
-    """Anonymous viewers cost no query; members are looked up by token or session cookie."""
+async def _principal(db: Database, ws: WebSocket, room_id: int) -> tuple[Principal, dict[str, Any]]:
+    """Anonymous viewers cost no query; members are looked up by token or session cookie, with
+    their standing in the room (``muted_until``, ``banned``) so the page can say so at once."""
     if (
         not ws.query_params.get("token")
         and not ws.cookies.get(SESSION_COOKIE)
         and "authorization" not in ws.headers
     ):
-        return ANONYMOUS
+        return ANONYMOUS, {}
     async with db.unit_of_work() as session:
         principal, _ = await resolve_principal(session, ws)
-    return principal
+        if principal.user_id is None:
+            return principal, {}
+        sanctions = await moderation_service.active_sanctions(
+            session, room_id=room_id, user_id=principal.user_id
+        )
+    decided = moderation_service.strongest(sanctions)
+    kind, until = decided if decided else (None, None)
+    return principal, {
+        "banned": kind == "ban",
+        "muted_until": until.isoformat() if kind == "mute" and until else None,
+    }

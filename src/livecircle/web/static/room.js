@@ -760,6 +760,8 @@
     hello: function (event) {
       me = event.me;
       session.me = me;
+      if (me && me.banned) { locks.ban = true; setStickyNotice(text.banned); refreshInput(); }
+      if (me && me.muted_until) { muteUntil(Date.parse(me.muted_until)); }
       session.connected = true;
       if (!event.resumed) {
         likes.optimistic = 0;  // the snapshot's total stands (it may belong to a new show)
@@ -770,6 +772,10 @@
       setKnownLikes(event.likes || 0);
       if (event.policy) { applyPolicy(event.policy); }
       applyState(event.state);
+      if (event.state.mode !== "live") {
+        // The room snapshot may be up to a second old on another node: look once more.
+        setTimeout(refreshState, 1500);
+      }
     },
     chat: function (event) {
       if (player.mode === "replay") { return; }
