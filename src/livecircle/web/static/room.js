@@ -94,7 +94,16 @@
     overlay.classList.add("hidden");
     var source = mode === "live" ? url + (url.indexOf("?") < 0 ? "?" : "&") + "sid=" + encodeURIComponent(sid) : url;
     if (window.Hls && Hls.isSupported()) {
-      var hls = new Hls({ manifestLoadingMaxRetry: 6, levelLoadingMaxRetry: 6, fragLoadingMaxRetry: 6 });
+      var hls = new Hls({
+        manifestLoadingMaxRetry: 6,
+        levelLoadingMaxRetry: 6,
+        fragLoadingMaxRetry: 6,
+        // Live: stay about 3 segments behind the edge and catch up after a stall (speed up
+        // to 1.25x, or jump when more than 6 segments behind) instead of keeping the delay.
+        liveSyncDurationCount: 3,
+        liveMaxLatencyDurationCount: 6,
+        maxLiveSyncPlaybackRate: 1.25
+      });
       var failures = 0;
       hls.on(Hls.Events.FRAG_BUFFERED, function () { failures = 0; });
       hls.on(Hls.Events.ERROR, function (_event, data) {
