@@ -69,3 +69,44 @@ async def test_hub_folds_ordinary_chat_once_over_the_rate() -> None:
     [summary] = [e for e in events if e["type"] == "chat_summary"]
     assert summary["folded"] + len(chats) == 101
     assert summary["top"] == [{"text": "666", "count": summary["folded"]}]
+
+
+def test_fast_path_accepts_uvloop_style_transports() -> None:
+    """`livecircle serve` runs on uvloop, whose transports do not subclass asyncio.Transport."""
+    from livecircle.realtime.fastpath import RAW_SEND, text_frame, transport_of
+
+    class DuckTransport:
+        def __init__(self) -> None:
+            self.written: list[bytes] = []
+
+        def write(self, data: bytes) -> None:
+            self.written.append(data)
+
+        def is_closing(self) -> bool:
+            return False
+
+        def get_write_buffer_size(self) -> int:
+            return 0
+
+    class WebSocketsSansIOProtocol:  # the name uvicorn's protocol has
+        def __init__(self) -> None:
+            self.transport = DuckTransport()
+            self.close_sent = False
+
+        async def asgi_send(self, message: dict[str, object]) -> None:
+            raise AssertionError("the fast path must not go through ASGI")
+
+    protocol = WebSocketsSansIOProtocol()
+    raw = transport_of({RAW_SEND: protocol.asgi_send})
+    assert raw is not None
+    raw.write(text_frame("弹幕".encode()))
+    assert protocol.transport.written == [b"\x81\x06" + "弹幕".encode()]
+    assert transport_of({RAW_SEND: print}) is None
+
+
+def test_text_frames_use_the_right_length_encoding() -> None:
+    from livecircle.realtime.fastpath import text_frame
+
+    assert text_frame(b"x" * 125)[:2] == b"\x81\x7d"
+    assert text_frame(b"x" * 126)[:4] == b"\x81\x7e\x00\x7e"
+    assert text_frame(b"x" * 70_000)[:10] == b"\x81\x7f" + (70_000).to_bytes(8, "big")

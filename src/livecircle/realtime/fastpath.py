@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import asyncio
 import struct
-from typing import Any
+from typing import Any, cast
 
 from starlette.types import ASGIApp, Receive, Scope, Send
 
@@ -56,9 +56,12 @@ def transport_of(scope: Scope) -> RawSocket | None:
     send = scope.get(RAW_SEND)
     protocol = getattr(send, "__self__", None)
     transport = getattr(protocol, "transport", None)
-    if type(protocol).__name__ != "WebSocketsSansIOProtocol" or not isinstance(transport, asyncio.Transport):
+    if type(protocol).__name__ != "WebSocketsSansIOProtocol":
         return None
-    return RawSocket(transport, protocol)
+    # Duck-typed: uvloop's transports (what `livecircle serve` runs on) do not subclass asyncio's.
+    if not all(hasattr(transport, name) for name in ("write", "is_closing", "get_write_buffer_size")):
+        return None
+    return RawSocket(cast(asyncio.Transport, transport), protocol)
 
 
 def text_frame(payload: bytes) -> bytes:
