@@ -74,6 +74,12 @@ async def run_journey(browser: Browser, base_url: str, demo: dict[str, Any]) -> 
     await fresh.goto(room_path)
     await fresh.locator("#show-status[data-mode=replay]").wait_for(timeout=10_000)
     await wait_for_playback(fresh, seconds=1.0)
+    # The show's chat replays in step with the recording: nothing yet at the start, the
+    # line appears once the playhead passes the moment it was sent.
+    line = fresh.locator("#chat-list .chat-line .chat-text", has_text="这款新品什么时候发货？")
+    assert await line.count() == 0
+    await fresh.evaluate("(v => { v.currentTime = v.duration - 0.5; })(document.querySelector('#player'))")
+    await line.wait_for(timeout=10_000)
     await viewer_a.close()
     await viewer_b.close()
     return {"chat_seconds": chat_seconds, "player_latency": float(latency or 0)}
