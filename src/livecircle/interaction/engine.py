@@ -30,6 +30,7 @@ class ChatEngine:
             self.writer,
             IdMaker(settings.chat.node_id if node_id is None else node_id),
         )
+        hub.event_listeners.append(self.pipeline.observe)
 
     def start(self) -> None:
         self.writer.start()

@@ -1,9 +1,10 @@
 """The chat hot path: check, filter, broadcast, then store in batches.
 
 A chat line costs no database round trip in the common case: the room's
-context and the sender's standing are cached for ``CACHE_SECONDS`` and
-dropped at once on this node when they change (moderation, policy, show
-start/end); other nodes see a change within ``CACHE_SECONDS``.
+context is cached for ``ROOM_SECONDS`` and the sender's standing for
+``SENDER_SECONDS``. Both are dropped at once when they change: on this node
+through domain events, on every node through the room's own broadcast
+(``moderation``, ``policy``, ``pin`` and ``show`` events, see ``observe``).
 """
 
 from __future__ import annotations
@@ -40,7 +41,8 @@ from livecircle.moderation.filters import FilterRegistry
 from livecircle.moderation.ratelimit import SlidingWindow, SlowModeGate
 from livecircle.realtime.hub import Hub
 
-CACHE_SECONDS = 2.0
+ROOM_SECONDS = 5.0
+SENDER_SECONDS = 60.0
 RECENT_PER_ROOM = 300
 MENTION = re.compile(r"@([^\s@:：,，]{1,32})")
 ASSISTANT_NAME = "直播间小助手"
@@ -110,6 +112,25 @@ class ChatPipeline:
 
     # ---- caches ----
 
+    def observe(self, channel: str, event: dict[str, Any]) -> None:
+        """Every room event from every node passes here (hub listener): drop what it changes."""
+        kind = event.get("type")
+        if kind not in ("moderation", "policy", "pin", "show", "chat_deleted", "watch"):
+            return
+        if not channel.startswith("room:"):
+            return
+        room_id = int(channel.removeprefix("room:"))
+        if kind == "watch":  # this node starts hearing the room: forget what it cached deaf
+            self.forget_room(room_id)
+            for key in [k for k in self.senders if k[0] == room_id]:
+                del self.senders[key]
+        elif kind == "moderation":
+            self.forget_sender(room_id, int(event["user_id"]))
+        elif kind == "chat_deleted":
+            self.deleted.add(int(event["id"]))
+        else:
+            self.forget_room(room_id)
+
     def forget_room(self, room_id: int) -> None:
         self.rooms.pop(room_id, None)
 
@@ -118,7 +139,7 @@ class ChatPipeline:
 
     async def room(self, principal: Principal, room_id: int) -> RoomContext:
         cached = self.rooms.get(room_id)
-        if cached is not None and time.monotonic() - cached.loaded_at < CACHE_SECONDS:
+        if cached is not None and time.monotonic() - cached.loaded_at < ROOM_SECONDS:
             return cached
         async with self.db.unit_of_work() as session:
             room = await live_service.access_room(session, principal, room_id)
@@ -144,7 +165,7 @@ class ChatPipeline:
         assert principal.user_id is not None
         key = (room.room_id, principal.user_id)
         cached = self.senders.get(key)
-        if cached is not None and time.monotonic() - cached.loaded_at < CACHE_SECONDS:
+        if cached is not None and time.monotonic() - cached.loaded_at < SENDER_SECONDS:
             return cached
         async with self.db.unit_of_work() as session:
             user = await identity_service.get_user(session, principal.user_id)
@@ -181,6 +202,10 @@ class ChatPipeline:
         """
         if principal.user_id is None:
             raise ChatNeedsAccount()
+        if not self.hub.online(f"room:{room_id}"):
+            # Nobody here watches the room (a REST post): no broadcast kept the caches fresh.
+            self.forget_room(room_id)
+            self.forget_sender(room_id, principal.user_id)
         room = await self.room(principal, room_id)
         sender = await self.sender(principal, room)
         self._check_standing(room, sender)

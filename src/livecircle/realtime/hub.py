@@ -129,6 +129,8 @@ class Hub:
         self.chat_per_second = chat_per_second
         self.budgets: dict[str, RoomBudget] = {}
         self.presence_listeners: list[PresenceListener] = []
+        # Called with every event of a watched channel, from every node (domains keep caches fresh).
+        self.event_listeners: list[Callable[[str, Event], None]] = []
         self.presence = presence or LocalPresence()
         self.tick = tick_ms / 1000
         self.queue_limit = queue_limit
@@ -155,12 +157,17 @@ class Hub:
         return await self.broker.publish(channel, event)
 
     async def _deliver(self, channel: str, event_id: str, event: Event) -> None:
+        for listener in self.event_listeners:
+            listener(channel, event)
         if channel in self.channels:
             self.pending[channel].append({**event, "eid": event_id})
 
     def join(self, conn: Connection) -> None:
         if conn.channel not in self.channels:
             self.broker.watch(conn.channel)
+            # Until now this node saw none of the channel's events: caches built on them are stale.
+            for listener in self.event_listeners:
+                listener(conn.channel, {"type": "watch"})
         self.channels[conn.channel].add(conn)
         self.presence_dirty.add(conn.channel)
         WS_CONNECTIONS.inc()
