@@ -30,6 +30,8 @@ log = logging.getLogger(__name__)
 
 SLOW_CONSUMER_CLOSE = 4008
 PRESENCE_REFRESH_SECONDS = 10.0
+PRESENCE_EVERY_SECONDS = 1.0  # a joining crowd costs one presence frame per second, not one per tick
+YIELD_EVERY = 1000
 PresenceListener = Callable[[str, int], Awaitable[None]]
 
 
@@ -63,18 +65,18 @@ class Connection:
             if not self.raw.writable:
                 return False
             if self.raw.buffered() > self.max_buffer_bytes:
-                self._drop()
+                self.drop()
                 return False
             self.raw.write(encoded or text_frame(frame.encode()))
             return True
         try:
             self.queue.put_nowait(frame)
         except asyncio.QueueFull:
-            self._drop()
+            self.drop()
             return False
         return True
 
-    def _drop(self) -> None:
+    def drop(self) -> None:
         """Mark too slow; the writer closes the socket with 4008 when it reaches the marker."""
         self.dropped = True
         with contextlib.suppress(asyncio.QueueEmpty):
@@ -138,6 +140,7 @@ class Hub:
         self.pending: defaultdict[str, list[Event]] = defaultdict(list)
         self.presence_dirty: set[str] = set()
         self._presence_refreshed = time.monotonic()
+        self._presence_sent: dict[str, float] = {}
         self._task: asyncio.Task[None] | None = None
 
     async def start(self) -> None:
@@ -183,6 +186,7 @@ class Hub:
             del self.channels[conn.channel]
             self.pending.pop(conn.channel, None)
             self.budgets.pop(conn.channel, None)
+            self._presence_sent.pop(conn.channel, None)
             self.broker.unwatch(conn.channel)
 
     def online(self, channel: str) -> int:
@@ -203,20 +207,43 @@ class Hub:
                 events = shape(events, budget)
             frame = encode_frame(events)
             encoded = text_frame(frame.encode())  # the same bytes for every socket
-            direct = 0
-            for conn in list(self.channels.get(channel, ())):
-                if conn.backlog is not None:
-                    conn.backlog.extend(events)
-                elif conn.offer(frame, encoded) and conn.raw is not None:
-                    direct += 1
-            WS_FRAMES.inc(direct)  # queued frames are counted by their writer
+            WS_FRAMES.inc(await self._write_all(channel, events, frame, encoded))
+
+    async def _write_all(self, channel: str, events: list[Event], frame: str, encoded: bytes) -> int:
+        """The hot loop: one C-level write per socket on the fast path, else ``offer``. Yields to
+        the event loop every ``YIELD_EVERY`` sockets so a big room does not stall everything else."""
+        direct = 0
+        limit = self.max_buffer_bytes
+        for n, conn in enumerate(list(self.channels.get(channel, ()))):
+            raw = conn.raw
+            if raw is not None and conn.backlog is None and not conn.dropped and conn.queue.empty():
+                transport = raw.transport
+                if transport.is_closing():
+                    continue
+                if transport.get_write_buffer_size() > limit:
+                    conn.drop()
+                    continue
+                transport.write(encoded)
+                direct += 1
+            elif conn.backlog is not None:
+                conn.backlog.extend(events)
+            else:
+                conn.offer(frame, encoded)
+            if n % YIELD_EVERY == YIELD_EVERY - 1:
+                await asyncio.sleep(0)
+        return direct  # queued frames are counted by their writer
 
     async def _publish_presence(self) -> None:
         if time.monotonic() - self._presence_refreshed > PRESENCE_REFRESH_SECONDS:
             self.presence_dirty.update(self.channels)  # keep this node's counts alive
             self._presence_refreshed = time.monotonic()
-        dirty, self.presence_dirty = self.presence_dirty, set()
-        for channel in dirty:
+        now = time.monotonic()
+        due = {
+            c for c in self.presence_dirty if now - self._presence_sent.get(c, 0.0) >= PRESENCE_EVERY_SECONDS
+        }
+        self.presence_dirty -= due
+        for channel in due:
+            self._presence_sent[channel] = now
             total = await self.presence.update(channel, self.online(channel))
             if channel in self.channels:
                 await self.broker.publish(channel, {"type": "presence", "online": total})
