@@ -251,13 +251,8 @@ class Hub:
                 await listener(channel, total)
 
     async def _run(self) -> None:
-        """Flush on a fixed cadence: the time a flush takes comes out of the next wait, so a
-        busy room still gets a frame every tick (and never less than a short breather)."""
-        deadline = time.monotonic()
         while True:
-            deadline += self.tick
-            await asyncio.sleep(max(deadline - time.monotonic(), self.tick / 10))
-            deadline = max(deadline, time.monotonic() - self.tick)  # after a stall, do not burst
+            await asyncio.sleep(self.tick)
             try:
                 await self.flush()
             except Exception:
