@@ -9,18 +9,14 @@ total, so all nodes converge on the same number.
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
-import logging
 import time
 from collections import defaultdict
 from dataclasses import dataclass
 
+from livecircle.kit.background import Periodic
 from livecircle.kit.db import Database
 from livecircle.live import service as live_service
 from livecircle.realtime.hub import Hub
-
-log = logging.getLogger(__name__)
 
 
 @dataclass(slots=True)
@@ -40,7 +36,8 @@ class LikeCounter:
         self.persist_every = persist_every
         self.rooms: dict[int, _Room] = {}
         self._per_conn: defaultdict[int, tuple[float, int]] = defaultdict(lambda: (0.0, 0))
-        self._task: asyncio.Task[None] | None = None
+        self._last_persist = time.monotonic()
+        self._loop = Periodic("like-counter", interval, self._step, final=self.persist)
 
     def add(self, room_id: int, show_id: int, count: int) -> None:
         room = self.rooms.get(room_id)
@@ -66,14 +63,10 @@ class LikeCounter:
         self._per_conn.pop(conn_key, None)
 
     def start(self) -> None:
-        self._task = asyncio.create_task(self._run(), name="like-counter")
+        self._loop.start()
 
     async def stop(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
-        await self.persist()
+        await self._loop.stop()
 
     async def publish(self) -> None:
         for room_id, room in list(self.rooms.items()):
@@ -101,14 +94,8 @@ class LikeCounter:
             room.to_store += count  # keep them for the next attempt
             raise
 
-    async def _run(self) -> None:
-        last_persist = time.monotonic()
-        while True:
-            await asyncio.sleep(self.interval)
-            try:
-                await self.publish()
-                if time.monotonic() - last_persist >= self.persist_every:
-                    last_persist = time.monotonic()
-                    await self.persist()
-            except Exception:
-                log.exception("like counter failed")
+    async def _step(self) -> None:
+        await self.publish()
+        if time.monotonic() - self._last_persist >= self.persist_every:
+            self._last_persist = time.monotonic()
+            await self.persist()

@@ -9,16 +9,13 @@ dropped and counted, so a dead database cannot exhaust the process.
 from __future__ import annotations
 
 import asyncio
-import contextlib
-import logging
 from typing import Any
 
 from sqlalchemy import insert
 
 from livecircle.interaction.models import ChatMessage, Mention
+from livecircle.kit.background import Periodic
 from livecircle.kit.db import Database
-
-log = logging.getLogger(__name__)
 
 
 class ChatWriter:
@@ -34,7 +31,7 @@ class ChatWriter:
         self.batches = 0
         self.dropped = 0
         self._lock = asyncio.Lock()
-        self._task: asyncio.Task[None] | None = None
+        self._loop = Periodic("chat-writer", interval, self.flush, final=self.flush)
 
     def add(self, row: dict[str, Any]) -> None:
         self.pending.append(row)
@@ -43,14 +40,10 @@ class ChatWriter:
             self.dropped += 1
 
     def start(self) -> None:
-        self._task = asyncio.create_task(self._run(), name="chat-writer")
+        self._loop.start()
 
     async def stop(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
-        await self.flush()
+        await self._loop.stop()
 
     async def flush(self) -> None:
         """Write everything pending now (callers that must read their own writes call this)."""
@@ -75,14 +68,3 @@ class ChatWriter:
                 del self.pending[: len(batch)]
                 self.written += len(batch)
                 self.batches += 1
-
-    async def _run(self) -> None:
-        backoff = self.interval
-        while True:
-            await asyncio.sleep(backoff)
-            try:
-                await self.flush()
-                backoff = self.interval
-            except Exception:
-                log.exception("chat batch write failed; retrying", extra={"pending": len(self.pending)})
-                backoff = min(backoff * 2, 5.0)

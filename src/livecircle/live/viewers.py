@@ -3,14 +3,9 @@ written every ``every`` seconds with a conditional UPDATE that only raises it.""
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
-import logging
-
+from livecircle.kit.background import Periodic
 from livecircle.kit.db import Database
 from livecircle.live import service
-
-log = logging.getLogger(__name__)
 
 
 class PeakRecorder:
@@ -18,7 +13,7 @@ class PeakRecorder:
         self.db = db
         self.every = every
         self.peaks: dict[int, int] = {}
-        self._task: asyncio.Task[None] | None = None
+        self._loop = Periodic("peak-recorder", every, self.flush, final=self.flush)
 
     async def observe(self, channel: str, online: int) -> None:
         if not channel.startswith("room:"):
@@ -34,19 +29,7 @@ class PeakRecorder:
                 await service.do_note_viewers(session, room_id=room_id, online=online)
 
     def start(self) -> None:
-        self._task = asyncio.create_task(self._run(), name="peak-recorder")
+        self._loop.start()
 
     async def stop(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
-        await self.flush()
-
-    async def _run(self) -> None:
-        while True:
-            await asyncio.sleep(self.every)
-            try:
-                await self.flush()
-            except Exception:
-                log.exception("peak flush failed")
+        await self._loop.stop()
