@@ -13,21 +13,18 @@ import re
 import time
 from collections import deque
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
 from livecircle.config import Settings
-from livecircle.identity import service as identity_service
-from livecircle.identity.schemas import Principal, Role
-from livecircle.interaction import policy as policy_service
+from livecircle.identity.schemas import Principal
+from livecircle.interaction.context import RoomContext, Sender, load_room_context, load_sender
 from livecircle.interaction.errors import ChatNeedsAccount, ChatTextInvalid, MessageNotFound
-from livecircle.interaction.models import AutoReply
 from livecircle.interaction.writer import ChatWriter
-from livecircle.kit.clock import as_utc, utcnow
+from livecircle.kit.clock import utcnow
 from livecircle.kit.db import Database
 from livecircle.kit.snowflake import IdMaker
-from livecircle.live import service as live_service
 from livecircle.moderation import service as moderation_service
 from livecircle.moderation.errors import (
     Banned,
@@ -46,33 +43,6 @@ SENDER_SECONDS = 60.0
 RECENT_PER_ROOM = 300
 MENTION = re.compile(r"@([^\s@:：,，]{1,32})")
 ASSISTANT_NAME = "直播间小助手"
-
-
-@dataclass(slots=True)
-class RoomContext:
-    room_id: int
-    tenant_id: int
-    owner_id: int
-    show_id: int | None
-    mode: str
-    slow_mode_seconds: int
-    min_account_age_minutes: int
-    pinned: dict[str, Any] | None
-    auto_replies: list[AutoReply]
-    loaded_at: float = field(default_factory=time.monotonic)
-
-
-@dataclass(slots=True)
-class Sender:
-    user_id: int
-    display_name: str
-    badge: str | None  # host | moderator | None
-    is_moderator: bool
-    registered_at: datetime
-    sanction: tuple[str, datetime | None] | None
-    is_member: bool
-    follows_host: bool
-    loaded_at: float = field(default_factory=time.monotonic)
 
 
 @dataclass(frozen=True, slots=True)
@@ -141,24 +111,7 @@ class ChatPipeline:
         cached = self.rooms.get(room_id)
         if cached is not None and time.monotonic() - cached.loaded_at < ROOM_SECONDS:
             return cached
-        async with self.db.unit_of_work() as session:
-            room = await live_service.access_room(session, principal, room_id)
-            show = await live_service.get_live_show(session, room.id)
-            policy = await policy_service.get_policy(session, room.id)
-            replies = await policy_service.list_auto_replies(session, room.id, enabled_only=True)
-            pinned = await policy_service.pinned_event(session, policy)
-        context = RoomContext(
-            room_id=room.id,
-            tenant_id=room.tenant_id,
-            owner_id=room.owner_id,
-            show_id=show.id if show else None,
-            mode=policy.mode,
-            slow_mode_seconds=policy.slow_mode_seconds,
-            min_account_age_minutes=policy.min_account_age_minutes,
-            pinned=pinned,
-            auto_replies=replies,
-        )
-        self.rooms[room_id] = context
+        context = self.rooms[room_id] = await load_room_context(self.db, principal, room_id)
         return context
 
     async def sender(self, principal: Principal, room: RoomContext) -> Sender:
@@ -167,27 +120,7 @@ class ChatPipeline:
         cached = self.senders.get(key)
         if cached is not None and time.monotonic() - cached.loaded_at < SENDER_SECONDS:
             return cached
-        async with self.db.unit_of_work() as session:
-            user = await identity_service.get_user(session, principal.user_id)
-            sanctions = await moderation_service.active_sanctions(
-                session, room_id=room.room_id, user_id=principal.user_id
-            )
-            follows = room.mode == "followers" and await live_service.is_following(
-                session, user_id=principal.user_id, host_id=room.owner_id
-            )
-        if user is None:
-            raise ChatNeedsAccount()
-        sender = Sender(
-            user_id=user.id,
-            display_name=principal.display_name or user.display_name,
-            badge=badge_for(principal, room),
-            is_moderator=is_moderator(principal, room.tenant_id, room.owner_id),
-            registered_at=as_utc(user.created_at),
-            sanction=moderation_service.strongest(sanctions),
-            is_member=principal.tenant_id == room.tenant_id,
-            follows_host=follows,
-        )
-        self.senders[key] = sender
+        sender = self.senders[key] = await load_sender(self.db, principal, room)
         return sender
 
     # ---- the path of one line ----
@@ -389,18 +322,6 @@ class ChatPipeline:
                 words=words,
                 text=text,
             )
-
-
-def is_moderator(principal: Principal, tenant_id: int, owner_id: int) -> bool:
-    return principal.user_id == owner_id or principal.has_role(tenant_id, Role.MODERATOR)
-
-
-def badge_for(principal: Principal, room: RoomContext) -> str | None:
-    if principal.user_id == room.owner_id:
-        return "host"
-    if principal.has_role(room.tenant_id, Role.MODERATOR):
-        return "moderator"
-    return None
 
 
 def _reply_id(event: dict[str, Any]) -> int | None:

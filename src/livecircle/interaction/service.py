@@ -26,9 +26,14 @@ VISIBLE = "visible"
 async def check_moderate_room(session: AsyncSession, principal: Principal, room_id: int) -> Room:
     """The room, when ``principal`` is its host or a moderator (or above) of its tenant."""
     room = await live_service.access_room(session, principal, room_id)
-    if principal.user_id != room.owner_id and not principal.has_role(room.tenant_id, Role.MODERATOR):
+    if not is_moderator(principal, room.tenant_id, room.owner_id):
         raise NotModerator()
     return room
+
+
+def is_moderator(principal: Principal, tenant_id: int, owner_id: int) -> bool:
+    """The room's host, or a moderator (or above) of its tenant."""
+    return principal.user_id == owner_id or principal.has_role(tenant_id, Role.MODERATOR)
 
 
 async def list_recent_chat(session: AsyncSession, *, room_id: int, limit: int) -> list[ChatMessage]:
