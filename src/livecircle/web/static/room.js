@@ -424,12 +424,15 @@
     tick: function () {
       if (this.showId === null) { return; }
       var now = video.currentTime;
-      if (this.next > 0 && this.lines[this.next - 1] && this.lines[this.next - 1].at > now + 1) {
+      // The recording may start a moment after the show did (the encoder's first keyframe),
+      // so lines from the last second(s) can lie past its end: they show as it ends.
+      var last = isFinite(video.duration) && video.duration > 0 ? video.duration - 1 : Infinity;
+      if (this.next > 0 && Math.min(this.lines[this.next - 1].at, last) > now + 1) {
         // The viewer sought backwards: start over from there.
         this.next = 0;
         resetChat([]);
       }
-      while (this.next < this.lines.length && this.lines[this.next].at <= now) {
+      while (this.next < this.lines.length && Math.min(this.lines[this.next].at, last) <= now) {
         var line = this.lines[this.next];
         addChatLine(line.message);
         if (now - line.at < 2) { queueShot(line.message, false); }
@@ -438,6 +441,7 @@
     }
   };
   video.addEventListener("timeupdate", function () { replayChat.tick(); });
+  video.addEventListener("ended", function () { replayChat.tick(); });
 
   /* ---------- notices and toasts ---------- */
 
