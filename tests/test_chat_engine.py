@@ -124,6 +124,23 @@ async def test_members_only_and_new_account_gates(
         assert refused["mode"] == "new_account"
 
 
+async def test_a_private_rooms_cached_context_admits_no_outsider(
+    server: RunningServer, client: httpx.AsyncClient, host: Account, viewer: Account
+) -> None:
+    private = await make_room(client, host, title="内部直播", visibility="private")
+    outsider = await make_account(server, tenant="other-brand", name="外人")
+    async with sock(server, private["id"], viewer) as ws:
+        assert (await say(ws, "内部同事在"))["type"] == "chat"  # the room's context is now cached
+        refused = await client.post(
+            f"/api/v1/rooms/{private['id']}/chat", json={"text": "我也来"}, headers=outsider.headers
+        )
+        assert refused.status_code == 404, refused.text
+        allowed = await client.post(
+            f"/api/v1/rooms/{private['id']}/chat", json={"text": "同事二号"}, headers=host.headers
+        )
+        assert allowed.status_code == 201, allowed.text
+
+
 async def test_followers_only_mode(
     server: RunningServer, client: httpx.AsyncClient, room: dict[str, Any], host: Account, viewer: Account
 ) -> None:

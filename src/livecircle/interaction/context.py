@@ -3,8 +3,7 @@ loaded from the database (the pipeline caches them)."""
 
 from __future__ import annotations
 
-import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
@@ -31,7 +30,7 @@ class RoomContext:
     min_account_age_minutes: int
     pinned: dict[str, Any] | None
     auto_replies: list[AutoReply]
-    loaded_at: float = field(default_factory=time.monotonic)
+    visibility: str
 
 
 @dataclass(slots=True)
@@ -44,13 +43,12 @@ class Sender:
     sanction: tuple[str, datetime | None] | None
     is_member: bool
     follows_host: bool
-    loaded_at: float = field(default_factory=time.monotonic)
 
 
-async def load_room_context(db: Database, principal: Principal, room_id: int) -> RoomContext:
-    """Raises RoomNotFound when ``principal`` may not see the room."""
+async def load_room_context(db: Database, room_id: int) -> RoomContext:
+    """The same for every viewer (who may see the room is checked on use). Raises RoomNotFound."""
     async with db.unit_of_work() as session:
-        room = await live_service.access_room(session, principal, room_id)
+        room = await live_service.get_room(session, room_id)
         show = await live_service.get_live_show(session, room.id)
         policy = await policy_service.get_policy(session, room.id)
         replies = await policy_service.list_auto_replies(session, room.id, enabled_only=True)
@@ -65,6 +63,7 @@ async def load_room_context(db: Database, principal: Principal, room_id: int) ->
         min_account_age_minutes=policy.min_account_age_minutes,
         pinned=pinned,
         auto_replies=replies,
+        visibility=room.visibility,
     )
 
 

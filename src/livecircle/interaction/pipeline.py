@@ -2,7 +2,9 @@
 
 A chat line costs no database round trip in the common case: the room's
 context is cached for ``ROOM_SECONDS`` and the sender's standing for
-``SENDER_SECONDS``. Both are dropped at once when they change: on this node
+``SENDER_SECONDS`` (``kit.cache.LoadingCache``: loaded once however many lines
+ask at the same moment, and refreshed in the background when old, so no line
+waits for the database). Both are dropped at once when they change: on this node
 through domain events, on every node through the room's own broadcast
 (``moderation``, ``policy``, ``pin`` and ``show`` events, see ``observe``).
 """
@@ -22,9 +24,12 @@ from livecircle.identity.schemas import Principal
 from livecircle.interaction.context import RoomContext, Sender, load_room_context, load_sender
 from livecircle.interaction.errors import ChatNeedsAccount, ChatTextInvalid, MessageNotFound
 from livecircle.interaction.writer import ChatWriter
+from livecircle.kit.cache import LoadingCache
 from livecircle.kit.clock import utcnow
 from livecircle.kit.db import Database
 from livecircle.kit.snowflake import IdMaker
+from livecircle.live.errors import RoomNotFound
+from livecircle.live.service import may_see
 from livecircle.moderation import service as moderation_service
 from livecircle.moderation.errors import (
     Banned,
@@ -73,8 +78,8 @@ class ChatPipeline:
         chat = settings.chat
         self.rate = SlidingWindow(chat.rate_limit_messages, chat.rate_limit_seconds, clock)
         self.slow = SlowModeGate(clock)
-        self.rooms: dict[int, RoomContext] = {}
-        self.senders: dict[tuple[int, int], Sender] = {}
+        self.rooms: LoadingCache[int, RoomContext] = LoadingCache(ROOM_SECONDS)
+        self.senders: LoadingCache[tuple[int, int], Sender] = LoadingCache(SENDER_SECONDS)
         self.recent: dict[int, deque[dict[str, Any]]] = {}
         self.auto_reply_last: dict[int, float] = {}
         self.deleted: set[int] = set()  # removed lines still in ``recent``
@@ -92,8 +97,7 @@ class ChatPipeline:
         room_id = int(channel.removeprefix("room:"))
         if kind == "watch":  # this node starts hearing the room: forget what it cached deaf
             self.forget_room(room_id)
-            for key in [k for k in self.senders if k[0] == room_id]:
-                del self.senders[key]
+            self.senders.forget_where(lambda key: key[0] == room_id)
         elif kind == "moderation":
             self.forget_sender(room_id, int(event["user_id"]))
         elif kind == "chat_deleted":
@@ -102,26 +106,22 @@ class ChatPipeline:
             self.forget_room(room_id)
 
     def forget_room(self, room_id: int) -> None:
-        self.rooms.pop(room_id, None)
+        self.rooms.forget(room_id)
 
     def forget_sender(self, room_id: int, user_id: int) -> None:
-        self.senders.pop((room_id, user_id), None)
+        self.senders.forget((room_id, user_id))
 
     async def room(self, principal: Principal, room_id: int) -> RoomContext:
-        cached = self.rooms.get(room_id)
-        if cached is not None and time.monotonic() - cached.loaded_at < ROOM_SECONDS:
-            return cached
-        context = self.rooms[room_id] = await load_room_context(self.db, principal, room_id)
-        return context
+        """The room's context, if ``principal`` may see the room. Raises RoomNotFound."""
+        room = await self.rooms.get(room_id, lambda: load_room_context(self.db, room_id))
+        if not may_see(principal, visibility=room.visibility, tenant_id=room.tenant_id):
+            raise RoomNotFound()
+        return room
 
     async def sender(self, principal: Principal, room: RoomContext) -> Sender:
         assert principal.user_id is not None
         key = (room.room_id, principal.user_id)
-        cached = self.senders.get(key)
-        if cached is not None and time.monotonic() - cached.loaded_at < SENDER_SECONDS:
-            return cached
-        sender = self.senders[key] = await load_sender(self.db, principal, room)
-        return sender
+        return await self.senders.get(key, lambda: load_sender(self.db, principal, room))
 
     # ---- the path of one line ----
 

@@ -50,17 +50,30 @@ class PublishGrant:
 
 
 def can_see(principal: Principal, room: Room) -> bool:
-    return room.visibility == Visibility.PUBLIC or principal.tenant_id == room.tenant_id
+    return may_see(principal, visibility=room.visibility, tenant_id=room.tenant_id)
+
+
+def may_see(principal: Principal, *, visibility: str, tenant_id: int) -> bool:
+    """Public rooms are for everyone; the others for members of their tenant."""
+    return visibility == Visibility.PUBLIC or principal.tenant_id == tenant_id
 
 
 def _can_manage(principal: Principal, room: Room) -> bool:
     return principal.user_id == room.owner_id or principal.has_role(room.tenant_id, Role.OPERATOR)
 
 
+async def get_room(session: AsyncSession, room_id: int) -> Room:
+    """Whoever asks. Raises RoomNotFound."""
+    room = await session.get(Room, room_id)
+    if room is None:
+        raise RoomNotFound()
+    return room
+
+
 async def access_room(session: AsyncSession, principal: Principal, room_id: int) -> Room:
     """The room if ``principal`` may see it. Raises RoomNotFound (also for others' private rooms)."""
-    room = await session.get(Room, room_id)
-    if room is None or not can_see(principal, room):
+    room = await get_room(session, room_id)
+    if not can_see(principal, room):
         raise RoomNotFound()
     return room
 

@@ -9,25 +9,17 @@ within ``refresh_seconds`` by comparing the list's signature.
 from __future__ import annotations
 
 import logging
-import time
-from dataclasses import dataclass
 from pathlib import Path
 
 from sqlalchemy import func, select
 
+from livecircle.kit.cache import LoadingCache
 from livecircle.kit.db import Database
 from livecircle.moderation.models import ModerationWord
 from livecircle.moderation.wordfilter import WordEntry, WordFilter, load_word_list, parse_action
 
 log = logging.getLogger(__name__)
 DEFAULT_LIST = Path(__file__).parent / "data" / "default_words.txt"
-
-
-@dataclass(slots=True)
-class _Loaded:
-    filter: WordFilter
-    signature: tuple[object, ...]
-    checked_at: float
 
 
 class FilterRegistry:
@@ -37,22 +29,25 @@ class FilterRegistry:
         self.db = db
         self.refresh_seconds = refresh_seconds
         self.defaults: list[WordEntry] = load_word_list(default_list)
-        self._loaded: dict[int, _Loaded] = {}
+        # A check every refresh_seconds runs behind the lines, which meanwhile use the filter in hand.
+        self._cache: LoadingCache[int, WordFilter] = LoadingCache(refresh_seconds)
+        self._built: dict[int, tuple[tuple[object, ...], WordFilter]] = {}
 
     def invalidate(self, tenant_id: int) -> None:
-        self._loaded.pop(tenant_id, None)
+        self._cache.forget(tenant_id)
+        self._built.pop(tenant_id, None)
 
     async def get(self, tenant_id: int) -> WordFilter:
-        loaded = self._loaded.get(tenant_id)
-        now = time.monotonic()
-        if loaded is not None and now - loaded.checked_at < self.refresh_seconds:
-            return loaded.filter
+        return await self._cache.get(tenant_id, lambda: self._load(tenant_id))
+
+    async def _load(self, tenant_id: int) -> WordFilter:
+        """The tenant's filter, rebuilt only when its word list's signature changed."""
         signature = await self._signature(tenant_id)
-        if loaded is not None and loaded.signature == signature:
-            loaded.checked_at = now
-            return loaded.filter
+        built = self._built.get(tenant_id)
+        if built is not None and built[0] == signature:
+            return built[1]
         word_filter = WordFilter([*self.defaults, *await self._tenant_words(tenant_id)])
-        self._loaded[tenant_id] = _Loaded(word_filter, signature, now)
+        self._built[tenant_id] = (signature, word_filter)
         return word_filter
 
     async def _signature(self, tenant_id: int) -> tuple[object, ...]:
