@@ -11,6 +11,8 @@ through domain events, on every node through the room's own broadcast
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import re
 import time
 from collections import deque
@@ -27,6 +29,7 @@ from livecircle.interaction.writer import ChatWriter
 from livecircle.kit.cache import LoadingCache
 from livecircle.kit.clock import utcnow
 from livecircle.kit.db import Database
+from livecircle.kit.errors import AppError
 from livecircle.kit.snowflake import IdMaker
 from livecircle.live.errors import RoomNotFound
 from livecircle.live.service import may_see
@@ -80,6 +83,7 @@ class ChatPipeline:
         self.slow = SlowModeGate(clock)
         self.rooms: LoadingCache[int, RoomContext] = LoadingCache(ROOM_SECONDS)
         self.senders: LoadingCache[tuple[int, int], Sender] = LoadingCache(SENDER_SECONDS)
+        self._warming: set[asyncio.Task[None]] = set()
         self.recent: dict[int, deque[dict[str, Any]]] = {}
         self.auto_reply_last: dict[int, float] = {}
         self.deleted: set[int] = set()  # removed lines still in ``recent``
@@ -117,6 +121,19 @@ class ChatPipeline:
         if not may_see(principal, visibility=room.visibility, tenant_id=room.tenant_id):
             raise RoomNotFound()
         return room
+
+    def warm(self, principal: Principal, room_id: int) -> None:
+        """Load a signed-in viewer's standing as they join, in the background, so their first
+        line does not wait for the database (a show's opening minute brings hundreds at once)."""
+        if principal.user_id is None:
+            return
+        task = asyncio.create_task(self._warm(principal, room_id))
+        self._warming.add(task)
+        task.add_done_callback(self._warming.discard)
+
+    async def _warm(self, principal: Principal, room_id: int) -> None:
+        with contextlib.suppress(AppError):  # the first line will meet the same error and say so
+            await self.sender(principal, await self.room(principal, room_id))
 
     async def sender(self, principal: Principal, room: RoomContext) -> Sender:
         assert principal.user_id is not None

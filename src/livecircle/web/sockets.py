@@ -126,6 +126,7 @@ def make_admit(db: Database, settings: Settings, pipeline: ChatPipeline) -> Admi
         chat = [*snapshot.hello["chat"], *fresh][-settings.realtime.history_size :]
         hello = {**snapshot.hello, "me": identity, "chat": chat}
         viewer = RoomViewer(principal=principal, room_id=room.id, tenant_id=room.tenant_id)
+        pipeline.warm(principal, room.id)
         return Admission(channel=f"room:{room.id}", identity=identity, context=viewer, hello=hello)
 
     return admit
