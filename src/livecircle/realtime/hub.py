@@ -23,6 +23,7 @@ from starlette.websockets import WebSocket, WebSocketDisconnect
 from livecircle.kit.metrics import WS_CONNECTIONS, WS_FRAMES
 from livecircle.realtime.broker import Broker, Event, event_id_key
 from livecircle.realtime.fastpath import text_frame, transport_of
+from livecircle.realtime.gcpolicy import CrowdCollector
 from livecircle.realtime.overload import RoomBudget, shape
 from livecircle.realtime.presence import LocalPresence, Presence
 
@@ -125,6 +126,7 @@ class Hub:
         presence: Presence | None = None,
         chat_per_second: int | None = None,
         max_buffer_bytes: int = 4 << 20,
+        collector: CrowdCollector | None = None,
     ) -> None:
         self.broker = broker
         self.max_buffer_bytes = max_buffer_bytes
@@ -142,6 +144,8 @@ class Hub:
         self._presence_refreshed = time.monotonic()
         self._presence_sent: dict[str, float] = {}
         self._task: asyncio.Task[None] | None = None
+        self.connections = 0
+        self.collector = collector or CrowdCollector()
 
     async def start(self) -> None:
         await self.broker.start(self._deliver)
@@ -173,6 +177,8 @@ class Hub:
                 listener(conn.channel, {"type": "watch"})
         self.channels[conn.channel].add(conn)
         self.presence_dirty.add(conn.channel)
+        self.connections += 1
+        self.collector.joined()
         WS_CONNECTIONS.inc()
 
     def leave(self, conn: Connection) -> None:
@@ -180,6 +186,8 @@ class Hub:
         if members is None or conn not in members:
             return
         members.discard(conn)
+        self.connections -= 1
+        self.collector.left()
         WS_CONNECTIONS.dec()
         self.presence_dirty.add(conn.channel)
         if not members:
@@ -195,6 +203,7 @@ class Hub:
 
     async def flush(self) -> None:
         """Send one frame per channel with everything gathered since the last tick."""
+        self.collector.step(self.connections)
         await self._publish_presence()
         for channel, events in list(self.pending.items()):
             if not events:
