@@ -33,6 +33,7 @@ SLOW_CONSUMER_CLOSE = 4008
 PRESENCE_REFRESH_SECONDS = 10.0
 PRESENCE_EVERY_SECONDS = 1.0  # a joining crowd costs one presence frame per second, not one per tick
 YIELD_EVERY = 1000
+BREATHER_SECONDS = 0.02
 PresenceListener = Callable[[str, int], Awaitable[None]]
 
 
@@ -145,6 +146,7 @@ class Hub:
         self._presence_sent: dict[str, float] = {}
         self._task: asyncio.Task[None] | None = None
         self.connections = 0
+        self.breather = BREATHER_SECONDS
         self.collector = collector or CrowdCollector()
 
     async def start(self) -> None:
@@ -260,9 +262,13 @@ class Hub:
                 await listener(channel, total)
 
     async def _run(self) -> None:
+        """A flush every tick; the time a flush takes comes out of the next wait, but never
+        all of it: inbound chat gets at least a breather between two flushes."""
         while True:
-            await asyncio.sleep(self.tick)
+            started = time.monotonic()
             try:
                 await self.flush()
             except Exception:
                 log.exception("hub flush failed")
+            spent = time.monotonic() - started
+            await asyncio.sleep(max(self.tick - spent, self.breather))
