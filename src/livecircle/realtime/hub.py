@@ -55,9 +55,27 @@ class Connection:
         self.queue: asyncio.Queue[str | None] = asyncio.Queue(maxsize=queue_limit)
         self.dropped = False
         # While resuming, tick events wait here so they can be merged after the history.
-        self.backlog: list[Event] | None = None
+        self._backlog: list[Event] | None = None
         self.raw = transport_of(ws.scope) if isinstance(getattr(ws, "scope", None), dict) else None
+        self.transport: Any = self.raw.transport if self.raw is not None else None
         self.max_buffer_bytes = max_buffer_bytes
+        # The hub's hot loop reads this one flag: frames may go straight to the transport
+        # (fast path, nothing queued that they could overtake, not resuming, not dropped).
+        self.direct = self.raw is not None
+
+    @property
+    def backlog(self) -> list[Event] | None:
+        return self._backlog
+
+    @backlog.setter
+    def backlog(self, value: list[Event] | None) -> None:
+        self._backlog = value
+        self._refresh()
+
+    def _refresh(self) -> None:
+        self.direct = (
+            self.raw is not None and self._backlog is None and not self.dropped and self.queue.empty()
+        )
 
     def offer(self, frame: str, encoded: bytes | None = None) -> bool:
         """Send a frame now on the fast path, else queue it; a consumer too far behind is dropped."""
@@ -76,11 +94,13 @@ class Connection:
         except asyncio.QueueFull:
             self.drop()
             return False
+        self.direct = False
         return True
 
     def drop(self) -> None:
         """Mark too slow; the writer closes the socket with 4008 when it reaches the marker."""
         self.dropped = True
+        self.direct = False
         with contextlib.suppress(asyncio.QueueEmpty):
             self.queue.get_nowait()
         with contextlib.suppress(asyncio.QueueFull):
@@ -100,6 +120,8 @@ class Connection:
             except (WebSocketDisconnect, RuntimeError, OSError):
                 return
             WS_FRAMES.inc()
+            if self.queue.empty():
+                self._refresh()  # caught up: back to the fast path
 
 
 def encode_frame(events: list[Event]) -> str:
@@ -225,23 +247,24 @@ class Hub:
         the event loop every ``YIELD_EVERY`` sockets so a big room does not stall everything else."""
         direct = 0
         limit = self.max_buffer_bytes
-        for n, conn in enumerate(list(self.channels.get(channel, ()))):
-            raw = conn.raw
-            if raw is not None and conn.backlog is None and not conn.dropped and conn.queue.empty():
-                transport = raw.transport
-                if transport.is_closing():
-                    continue
-                if transport.get_write_buffer_size() > limit:
-                    conn.drop()
-                    continue
-                transport.write(encoded)
-                direct += 1
-            elif conn.backlog is not None:
-                conn.backlog.extend(events)
-            else:
-                conn.offer(frame, encoded)
-            if n % YIELD_EVERY == YIELD_EVERY - 1:
+        members = list(self.channels.get(channel, ()))
+        for start in range(0, len(members), YIELD_EVERY):
+            if start:
                 await asyncio.sleep(0)
+            for conn in members[start : start + YIELD_EVERY]:
+                if conn.direct:
+                    transport = conn.transport
+                    if transport.is_closing():
+                        continue
+                    if transport.get_write_buffer_size() > limit:
+                        conn.drop()
+                        continue
+                    transport.write(encoded)
+                    direct += 1
+                elif conn.backlog is not None:
+                    conn.backlog.extend(events)
+                else:
+                    conn.offer(frame, encoded)
         return direct  # queued frames are counted by their writer
 
     async def _publish_presence(self) -> None:
