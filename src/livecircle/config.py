@@ -68,6 +68,20 @@ class ChatSettings(BaseModel):
     likes_per_connection_per_second: int = Field(default=30, ge=1)
 
 
+class EconomySettings(BaseModel):
+    """Coins, gifts and the tipping rules (2022 opinion on live tipping: caps, reminders, no minors)."""
+
+    cents_per_coin: int = Field(default=10, ge=1)  # ¥1 buys 10 coins
+    host_share_percent: int = Field(default=50, ge=0, le=100)  # of each gift; the rest is platform revenue
+    max_gift_send: int = Field(default=50_000, ge=1)  # coins (or points) in one gift send
+    daily_cap: int = Field(default=200_000, ge=1)  # coins a user may tip per UTC day
+    daily_points_cap: int = Field(default=1_000_000, ge=1)
+    daily_reminder: int = Field(default=20_000, ge=1)  # remind the user once spending passes this
+    max_topup_coins: int = Field(default=500_000, ge=1)
+    sandbox_payments: bool = True  # the sandbox provider (simulated payments) is on
+    combo_seconds: float = Field(default=5.0, gt=0)
+
+
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(
         env_prefix="LIVECIRCLE_", env_nested_delimiter="__", env_file=".env", extra="ignore"
@@ -88,6 +102,7 @@ class Settings(BaseSettings):
     media: MediaSettings = MediaSettings()
     realtime: RealtimeSettings = RealtimeSettings()
     chat: ChatSettings = ChatSettings()
+    economy: EconomySettings = EconomySettings()
 
     @model_validator(mode="after")
     def _refuse_placeholder_secret(self) -> Settings:

@@ -20,6 +20,8 @@ from sqlalchemy import text
 
 from livecircle import __version__
 from livecircle.config import Settings, get_settings
+from livecircle.economy.payments import SandboxProvider
+from livecircle.economy.routes import router as economy_router
 from livecircle.identity.deps import CSRF_COOKIE
 from livecircle.identity.routes import router as identity_router
 from livecircle.interaction import sockets as interaction_sockets
@@ -70,11 +72,13 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.pages = pages
     app.state.playback_sessions = PlaybackSessions()
     app.state.background = set()
+    app.state.payments = SandboxProvider(settings.secret_key, settings.http.base_url)
     install_error_handlers(app, render_page=_error_page)
     for router in (
         identity_router,
         live_router,
         interaction_router,
+        economy_router,
         moderation_router,
         delivery_router,
         hooks_router,
@@ -101,7 +105,7 @@ async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
     hub = _make_hub(settings)
     engine = ChatEngine(db, hub, settings, node_id=await _node_id(settings))
     gateway = Gateway(hub, make_admit(db, settings, engine.pipeline))
-    ops = interaction_sockets.make_ops(db, engine, settings.chat.likes_per_connection_per_second)
+    ops = interaction_sockets.make_ops(db, engine, settings, settings.chat.likes_per_connection_per_second)
     for op, handler in ops.items():
         gateway.register(op, handler)
     ingest = EmbeddedIngest(db, settings) if settings.media.adapter == "embedded" else None

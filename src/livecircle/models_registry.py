@@ -4,6 +4,7 @@ from __future__ import annotations
 
 
 def load_all() -> None:
+    import livecircle.economy.models
     import livecircle.identity.models
     import livecircle.interaction.models
     import livecircle.live.models

@@ -8,6 +8,7 @@ from typing import Annotated, cast
 from fastapi import Depends, Request
 
 from livecircle.config import Settings
+from livecircle.interaction.gifts import Combos
 from livecircle.interaction.likes import LikeCounter
 from livecircle.interaction.pipeline import ChatPipeline
 from livecircle.interaction.writer import ChatWriter
@@ -19,6 +20,7 @@ from livecircle.realtime.hub import Hub
 
 class ChatEngine:
     def __init__(self, db: Database, hub: Hub, settings: Settings, *, node_id: int | None = None) -> None:
+        self.hub = hub
         self.filters = FilterRegistry(db)
         self.writer = ChatWriter(db, interval=settings.chat.write_interval_ms / 1000)
         self.likes = LikeCounter(db, hub)
@@ -31,6 +33,7 @@ class ChatEngine:
             IdMaker(settings.chat.node_id if node_id is None else node_id),
         )
         hub.event_listeners.append(self.pipeline.observe)
+        self.combos = Combos(settings.economy.combo_seconds)
 
     def start(self) -> None:
         self.writer.start()

@@ -7,9 +7,13 @@ from typing import Annotated, Literal
 
 from fastapi import APIRouter, Path, Query, Response, status
 
+from livecircle.economy import service as economy_service
+from livecircle.economy.deps import IdempotencyKey
+from livecircle.economy.schemas import ContributorOut, GiftSendIn, GiftSent
 from livecircle.identity.deps import CurrentPrincipal, CurrentUser
 from livecircle.interaction import policy, service
 from livecircle.interaction.engine import Engine
+from livecircle.interaction.gifts import check_send_gift
 from livecircle.interaction.schemas import (
     AutoReplyIn,
     AutoReplyOut,
@@ -21,7 +25,7 @@ from livecircle.interaction.schemas import (
     PolicyIn,
     PolicyOut,
 )
-from livecircle.kit.deps import DbSession
+from livecircle.kit.deps import AppSettings, DbSession
 from livecircle.live import service as live_service
 from livecircle.live.deps import RoomAccess
 from livecircle.moderation import service as moderation_service
@@ -256,3 +260,44 @@ async def moderation_log(
         LogOut.model_validate(e)
         for e in await moderation_service.list_log(session, room_id=room.id, limit=limit)
     ]
+
+
+@router.post("/rooms/{room_id}/gifts", status_code=status.HTTP_201_CREATED)
+async def send_gift(
+    room_id: RoomId,
+    data: GiftSendIn,
+    key: IdempotencyKey,
+    session: DbSession,
+    principal: CurrentUser,
+    settings: AppSettings,
+    engine: Engine,
+) -> GiftSent:
+    """Send a gift to the host (coins from your wallet). Repeating the Idempotency-Key returns the
+    first answer and moves nothing; the same key with another gift is 422; while the first is
+    still in flight, 409."""
+    posted = await check_send_gift(
+        session,
+        settings,
+        engine.hub,
+        engine.combos,
+        principal=principal,
+        room_id=room_id,
+        gift_id=data.gift_id,
+        count=data.count,
+        key=key,
+    )
+    return GiftSent.model_validate(posted.result)
+
+
+@router.get("/rooms/{room_id}/contributors")
+async def contributors(
+    room: RoomAccess,
+    session: DbSession,
+    show_id: Annotated[int | None, Query(ge=1, le=2**31 - 1)] = None,
+    limit: Annotated[int, Query(ge=1, le=100)] = 20,
+) -> list[ContributorOut]:
+    """The gift ranking of a show (``show_id``) or of the room over all its shows."""
+    rows = await economy_service.list_contributors(
+        session, tenant_id=room.tenant_id, room_id=room.id, show_id=show_id, limit=limit
+    )
+    return [ContributorOut.model_validate(row) for row in rows]

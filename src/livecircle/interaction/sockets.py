@@ -4,10 +4,12 @@ from __future__ import annotations
 
 from typing import Any
 
+from livecircle.config import Settings
 from livecircle.interaction import policy, service
 from livecircle.interaction.engine import ChatEngine
+from livecircle.interaction.gifts import check_send_gift
 from livecircle.kit.db import Database
-from livecircle.kit.errors import BadRequest
+from livecircle.kit.errors import BadRequest, Unauthenticated
 from livecircle.live.schemas import RoomViewer
 from livecircle.moderation import service as moderation_service
 from livecircle.moderation.schemas import SanctionKind
@@ -26,7 +28,9 @@ def _id(message: dict[str, Any], name: str, *, optional: bool = False) -> int | 
     return value
 
 
-def make_ops(db: Database, engine: ChatEngine, likes_per_second: int) -> dict[str, OpHandler]:
+def make_ops(
+    db: Database, engine: ChatEngine, settings: Settings, likes_per_second: int
+) -> dict[str, OpHandler]:
     pipeline = engine.pipeline
 
     async def chat(conn: Connection, message: dict[str, Any]) -> None:
@@ -107,7 +111,33 @@ def make_ops(db: Database, engine: ChatEngine, likes_per_second: int) -> dict[st
             )
         conn.send_event({"type": "reported", "message_id": message_id, "ref": message.get("ref")})
 
+    async def gift(conn: Connection, message: dict[str, Any]) -> None:
+        viewer: RoomViewer = conn.context
+        key, count = message.get("key"), message.get("count", 1)
+        if not isinstance(key, str) or not 0 < len(key) <= 255 or not key.isprintable():
+            raise BadRequest("'key' (an idempotency key, e.g. a UUID) is required")
+        if not isinstance(count, int) or isinstance(count, bool) or not 0 < count <= 999:
+            raise BadRequest("'count' must be 1 to 999")
+        gift_id = _id(message, "gift_id")
+        assert gift_id is not None
+        if viewer.principal.user_id is None:
+            raise Unauthenticated("Sign in to send gifts")
+        async with db.unit_of_work() as session:
+            posted = await check_send_gift(
+                session,
+                settings,
+                engine.hub,
+                engine.combos,
+                principal=viewer.principal,
+                room_id=viewer.room_id,
+                gift_id=gift_id,
+                count=count,
+                key=key,
+            )
+        conn.send_event({"type": "gift_sent", "ref": message.get("ref"), **posted.result})
+
     return {
+        "gift": gift,
         "chat": chat,
         "like": like,
         "delete": delete,

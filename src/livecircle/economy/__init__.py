@@ -1,0 +1,1 @@
+"""Economy: the double-entry ledger (coins, points), wallets, top-ups, gifts, spending limits."""

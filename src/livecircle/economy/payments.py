@@ -1,0 +1,92 @@
+"""Payment providers. A provider starts a payment and verifies its callbacks; the economy
+credits coins once per paid top-up whatever the provider repeats.
+
+The sandbox provider ships with livecircle: it signs callbacks with HMAC-SHA256
+the way real providers do (``X-Sandbox-Signature: t=<unix>,v1=<hex>`` over
+``"<t>.<body>"``), and simulates success, failure and a delayed answer.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import secrets
+import time
+from dataclasses import dataclass
+from typing import Any, Literal, Protocol
+
+import orjson
+
+from livecircle.economy.errors import BadSignature
+
+SIGNATURE_HEADER = "x-sandbox-signature"
+SIGNATURE_TOLERANCE_SECONDS = 300
+
+
+@dataclass(frozen=True, slots=True)
+class Checkout:
+    provider: str
+    ref: str
+    pay_url: str
+
+
+@dataclass(frozen=True, slots=True)
+class PaymentNotice:
+    """What a verified callback says: the provider's reference, the outcome and the amount."""
+
+    ref: str
+    status: Literal["paid", "failed"]
+    amount_cents: int
+
+
+class PaymentProvider(Protocol):
+    name: str
+
+    def start(self, *, topup_id: int, amount_cents: int, description: str) -> Checkout: ...
+
+    def verify(self, headers: dict[str, str], body: bytes) -> PaymentNotice:
+        """Raises BadSignature when the callback is not the provider's."""
+        ...
+
+
+class SandboxProvider:
+    name = "sandbox"
+
+    def __init__(self, secret: str, base_url: str) -> None:
+        self._secret = hashlib.sha256(f"sandbox-payments:{secret}".encode()).digest()
+        self.base_url = base_url.rstrip("/")
+
+    def start(self, *, topup_id: int, amount_cents: int, description: str) -> Checkout:
+        ref = f"sbx_{topup_id}_{secrets.token_hex(8)}"
+        return Checkout(self.name, ref, f"{self.base_url}/api/v1/payments/sandbox/{ref}/complete")
+
+    def sign(self, body: bytes, timestamp: int | None = None) -> str:
+        stamp = int(time.time()) if timestamp is None else timestamp
+        digest = hmac.new(self._secret, f"{stamp}.".encode() + body, hashlib.sha256).hexdigest()
+        return f"t={stamp},v1={digest}"
+
+    def notice(self, ref: str, status: Literal["paid", "failed"], amount_cents: int) -> tuple[bytes, str]:
+        """The body and signature header the sandbox sends to the callback."""
+        body = orjson.dumps({"ref": ref, "status": status, "amount_cents": amount_cents})
+        return body, self.sign(body)
+
+    def verify(self, headers: dict[str, str], body: bytes) -> PaymentNotice:
+        header = headers.get(SIGNATURE_HEADER, "")
+        parts = dict(part.split("=", 1) for part in header.split(",") if "=" in part)
+        try:
+            stamp = int(parts["t"])
+        except (KeyError, ValueError):
+            raise BadSignature() from None
+        if abs(time.time() - stamp) > SIGNATURE_TOLERANCE_SECONDS:
+            raise BadSignature("The payment callback is too old")
+        expected = self.sign(body, stamp).split("v1=", 1)[1]
+        if not hmac.compare_digest(expected, parts.get("v1", "")):
+            raise BadSignature()
+        try:
+            data: dict[str, Any] = orjson.loads(body)
+            status = data["status"]
+            if status not in ("paid", "failed"):
+                raise ValueError(status)
+            return PaymentNotice(ref=str(data["ref"]), status=status, amount_cents=int(data["amount_cents"]))
+        except (ValueError, KeyError, TypeError):
+            raise BadSignature("The payment callback's body is malformed") from None
