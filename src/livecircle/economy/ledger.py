@@ -250,9 +250,9 @@ async def account_id(session: AsyncSession, tenant_id: int, ref: AccountRef) -> 
         )
     )
     assert found is not None
-    if (
-        cast(CursorResult[Any], created).rowcount == 0
-    ):  # it existed before this transaction (committed): safe to remember
+    # Remember only an account that existed before this transaction (so is committed): one
+    # created here vanishes if the transaction rolls back.
+    if cast(CursorResult[Any], created).rowcount == 0:
         cache[(tenant_id, ref)] = found
     return found
 
