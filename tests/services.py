@@ -21,7 +21,7 @@ import socket
 import subprocess
 import tempfile
 import time
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from pathlib import Path
 
 import pytest
@@ -265,12 +265,12 @@ def _pg_conf_line(key: str, value: str | int) -> str:
     return f"{key} = '{quoted}'\n"
 
 
-def _write_pg_conf(data: Path, workdir: Path, port: int) -> None:
+def _write_pg_conf(data: Path, workdir: Path, port: int, extra: Mapping[str, str]) -> None:
     settings: dict[str, str | int] = {
         "listen_addresses": LOOPBACK,
         "port": port,
         "unix_socket_directories": str(workdir),
-        **_PG_SETTINGS,
+        **extra,
     }
     with (data / "postgresql.conf").open("a") as conf:  # appending keeps the file's owner
         conf.writelines(_pg_conf_line(key, value) for key, value in settings.items())
@@ -303,6 +303,16 @@ def postgres_server(database: str = PG_DATABASE, timeout: float = 30.0) -> Itera
 
     Use :func:`plain_dsn` for the libpq form. Durability is off (fsync etc.): test data only.
     """
+    with postgres_cluster(database, timeout=timeout) as (url, _data):
+        yield url
+
+
+@contextlib.contextmanager
+def postgres_cluster(
+    database: str = PG_DATABASE, *, settings: Mapping[str, str] = _PG_SETTINGS, timeout: float = 30.0
+) -> Iterator[tuple[str, Path]]:
+    """:func:`postgres_server` with the ``postgresql.conf`` settings given; yields the URL and the
+    data directory (whose ``postmaster.pid`` names the server process)."""
     bindir = find_postgres_bindir()
     if bindir is None:
         raise ServiceError("PostgreSQL server binaries (initdb, pg_ctl, postgres) not found")
@@ -315,7 +325,7 @@ def postgres_server(database: str = PG_DATABASE, timeout: float = 30.0) -> Itera
     try:
         initdb = [str(bindir / "initdb"), "-D", str(data), "-U", PG_SUPERUSER, "--auth=trust", "-E", "UTF8"]
         _run([*as_user, *initdb, "--locale=C", "--no-sync"], "initdb", workdir, timeout=120)
-        _write_pg_conf(data, workdir, port)
+        _write_pg_conf(data, workdir, port, settings)
         try:
             _run(
                 [
@@ -343,7 +353,7 @@ def postgres_server(database: str = PG_DATABASE, timeout: float = 30.0) -> Itera
                 timeout=timeout,
                 logs=[log],
             )
-            yield f"postgresql+asyncpg://{PG_SUPERUSER}@{LOOPBACK}:{port}/{database}"
+            yield f"postgresql+asyncpg://{PG_SUPERUSER}@{LOOPBACK}:{port}/{database}", data
         finally:
             _pg_stop(as_user, bindir, data, workdir)
     finally:
