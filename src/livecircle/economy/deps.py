@@ -16,9 +16,14 @@ def idempotency_key(
         str | None, Header(alias="Idempotency-Key", description="1–255 printable characters")
     ] = None,
 ) -> str:
-    if key is None or not 0 < len(key) <= 255 or not key.isprintable():
+    if key is None or not is_valid_key(key):
         raise IdempotencyKeyInvalid()
     return key
+
+
+def is_valid_key(key: str) -> bool:
+    """An idempotency key: 1–255 printable characters (header and socket op alike)."""
+    return 0 < len(key) <= 255 and key.isprintable()
 
 
 def sandbox_provider(conn: HTTPConnection) -> SandboxProvider:

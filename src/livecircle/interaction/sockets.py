@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from livecircle.config import Settings
+from livecircle.economy.deps import is_valid_key
 from livecircle.interaction import policy, service
 from livecircle.interaction.engine import ChatEngine
 from livecircle.interaction.gifts import check_send_gift
@@ -114,7 +115,7 @@ def make_ops(
     async def gift(conn: Connection, message: dict[str, Any]) -> None:
         viewer: RoomViewer = conn.context
         key, count = message.get("key"), message.get("count", 1)
-        if not isinstance(key, str) or not 0 < len(key) <= 255 or not key.isprintable():
+        if not isinstance(key, str) or not is_valid_key(key):
             raise BadRequest("'key' (an idempotency key, e.g. a UUID) is required")
         if not isinstance(count, int) or isinstance(count, bool) or not 0 < count <= 999:
             raise BadRequest("'count' must be 1 to 999")
