@@ -1,0 +1,82 @@
+"""A thousand HTTP requests at once, each on its own connection.
+
+httpx keeps requests beyond its pool in a queue that it scans on every
+change, so a thousand queued requests spend the event loop (shared with the
+server under test) in the client. Here each request opens a connection, sends
+``Connection: close`` and reads to the end: the server sees them all at once.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+from urllib.parse import urlsplit
+
+import orjson
+
+
+@dataclass(frozen=True, slots=True)
+class Call:
+    method: str
+    path: str
+    headers: Mapping[str, str]
+    json: Any = None
+
+
+@dataclass(frozen=True, slots=True)
+class Reply:
+    status_code: int
+    headers: dict[str, str]
+    content: bytes
+
+    def json(self) -> Any:
+        return orjson.loads(self.content)
+
+
+async def request(base_url: str, call: Call, *, timeout: float = 120) -> Reply:
+    url = urlsplit(base_url)
+    host, port = url.hostname or "127.0.0.1", url.port or 80
+    body = b"" if call.json is None else orjson.dumps(call.json)
+    head = [f"{call.method} {call.path} HTTP/1.1", f"Host: {host}:{port}", "Connection: close"]
+    head += [f"{name}: {value}" for name, value in call.headers.items()]
+    if call.json is not None:
+        head += ["Content-Type: application/json", f"Content-Length: {len(body)}"]
+    async with asyncio.timeout(timeout):
+        reader, writer = await asyncio.open_connection(host, port)
+        try:
+            writer.write(("\r\n".join(head) + "\r\n\r\n").encode() + body)
+            raw = await reader.read()
+        finally:
+            writer.close()
+    return _parse(raw)
+
+
+def _parse(raw: bytes) -> Reply:
+    top, _, content = raw.partition(b"\r\n\r\n")
+    status_line, *header_lines = top.decode("latin-1").split("\r\n")
+    headers = {}
+    for line in header_lines:
+        name, _, value = line.partition(":")
+        headers[name.strip().lower()] = value.strip()
+    if headers.get("transfer-encoding") == "chunked":
+        content = _unchunk(content)
+    return Reply(status_code=int(status_line.split()[1]), headers=headers, content=content)
+
+
+def _unchunk(data: bytes) -> bytes:
+    out = bytearray()
+    while data:
+        size_line, _, data = data.partition(b"\r\n")
+        size = int(size_line.split(b";")[0], 16)
+        if size == 0:
+            break
+        out += data[:size]
+        data = data[size + 2 :]
+    return bytes(out)
+
+
+async def burst(base_url: str, calls: Sequence[Call]) -> list[Reply]:
+    """Send every call at once; replies in the order of ``calls``."""
+    return list(await asyncio.gather(*(request(base_url, call) for call in calls)))
