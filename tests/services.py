@@ -11,6 +11,7 @@ plain scripts can both import it.
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import functools
 import os
 import pwd
@@ -19,6 +20,7 @@ import shutil
 import signal
 import socket
 import subprocess
+import sys
 import tempfile
 import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
@@ -451,3 +453,50 @@ def nginx_server(
                 yield process
             finally:
                 _stop_process(process, signal.SIGQUIT, stop_timeout)
+
+
+@dataclasses.dataclass
+class Node:
+    """One ``livecircle serve`` process on loopback."""
+
+    process: subprocess.Popen[bytes]
+    base_url: str
+    log: Path
+
+    def kill(self) -> None:
+        """``kill -9`` the whole process group, as a crash or the OOM killer would."""
+        _kill_group(self.process)
+
+
+@contextlib.contextmanager
+def livecircle_node(database_url: str, var_dir: Path, timeout: float = 30.0, **env: str) -> Iterator[Node]:
+    """``livecircle serve`` (HTTP only, no media) on a free port, until it listens. ``env`` adds
+    LIVECIRCLE_* variables; on exit SIGTERM, then SIGKILL."""
+    port = free_port()
+    variables = {
+        **os.environ,
+        "LIVECIRCLE_DATABASE_URL": database_url,
+        "LIVECIRCLE_VAR_DIR": str(var_dir),
+        "LIVECIRCLE_HTTP__PORT": str(port),
+        "LIVECIRCLE_MEDIA__ADAPTER": "none",
+        "LIVECIRCLE_LOG_LEVEL": "WARNING",
+        **env,
+    }
+    executable = str(Path(sys.executable).parent / "livecircle")
+    log = var_dir / f"node-{port}.log"
+    with log.open("wb") as output:
+        process = subprocess.Popen(
+            [executable, "serve"],
+            env=variables,
+            stdin=subprocess.DEVNULL,
+            stdout=output,
+            stderr=output,
+            start_new_session=True,
+        )
+    try:
+        _wait_until(
+            lambda: port_open(LOOPBACK, port), timeout=timeout, what="livecircle", process=process, logs=[log]
+        )
+        yield Node(process=process, base_url=f"http://{LOOPBACK}:{port}", log=log)
+    finally:
+        _stop_process(process, signal.SIGTERM, 20)

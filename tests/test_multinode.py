@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
-import signal
 import subprocess
 import sys
 from collections.abc import AsyncIterator, Iterator
@@ -38,25 +38,10 @@ async def nodes(
 ) -> AsyncIterator[list[str]]:
     db_url, redis_url = backing_services
     var = tmp_path_factory.mktemp("nodes")
-    processes, urls = [], []
-    try:
-        for _ in range(2):
-            port = services.free_port()
-            env = {
-                **os.environ,
-                "LIVECIRCLE_DATABASE_URL": db_url,
-                "LIVECIRCLE_REDIS_URL": redis_url,
-                "LIVECIRCLE_VAR_DIR": str(var),
-                "LIVECIRCLE_HTTP__PORT": str(port),
-                "LIVECIRCLE_MEDIA__ADAPTER": "none",
-                "LIVECIRCLE_LOG_LEVEL": "WARNING",
-            }
-            processes.append(
-                subprocess.Popen([str(BIN / "livecircle"), "serve"], env=env, start_new_session=True)
-            )
-            urls.append(f"http://127.0.0.1:{port}")
-        for url in urls:
-            services.wait_for_port("127.0.0.1", int(url.rsplit(":", 1)[1]), 30)
+    with contextlib.ExitStack() as stack:
+        nodes = [services.livecircle_node(db_url, var, LIVECIRCLE_REDIS_URL=redis_url) for _ in range(2)]
+        urls = [stack.enter_context(node).base_url for node in nodes]
+        env = {**os.environ, "LIVECIRCLE_DATABASE_URL": db_url, "LIVECIRCLE_VAR_DIR": str(var)}
         demo = subprocess.run(
             [str(BIN / "livecircle"), "demo", "--json"],
             env=env,
@@ -67,11 +52,6 @@ async def nodes(
         )
         assert orjson.loads(demo.stdout)["room_id"]
         yield urls
-    finally:
-        for process in processes:
-            os.killpg(process.pid, signal.SIGTERM)
-        for process in processes:
-            process.wait(timeout=20)
 
 
 async def token(base: str, email: str) -> str:
