@@ -17,7 +17,8 @@ from typing import Any
 from bench.ledger.seed import Cast
 from livecircle.config import EconomySettings
 from livecircle.economy import ledger
-from livecircle.economy.service import GiftSend, do_send_gift
+from livecircle.economy.batcher import GiftSend
+from livecircle.economy.service import do_send_gift
 from livecircle.kit.db import Database
 
 TICKS = os.sysconf("SC_CLK_TCK")

@@ -84,7 +84,8 @@ ResultOf = Callable[[int, dict[AccountRef, int]], dict[str, Any]]
 _account_ids: weakref.WeakKeyDictionary[Engine, dict[tuple[int, AccountRef], int]] = (
     weakref.WeakKeyDictionary()
 )
-_in_flight: set[tuple[int, str]] = set()
+# Keys being posted by this process (a duplicate arriving meanwhile gets 409).
+in_flight: set[tuple[int, str]] = set()
 _sqlite_writers: weakref.WeakKeyDictionary[Engine, asyncio.Lock] = weakref.WeakKeyDictionary()
 _WRITER_LOCK = "economy.sqlite_writer"
 
@@ -115,14 +116,14 @@ async def post(
     _check_legs(legs)
     digest = request_hash(request)
     claim = (tenant_id, key)
-    if claim in _in_flight:
+    if claim in in_flight:
         raise IdempotencyInFlight()
-    _in_flight.add(claim)
+    in_flight.add(claim)
     try:
         await _one_sqlite_writer(session)
         if session.get_bind().dialect.name == "postgresql":
             locked = await session.scalar(
-                select(func.pg_try_advisory_xact_lock(func.hashtextextended(f"{tenant_id}:{key}", 0)))
+                select(func.pg_try_advisory_xact_lock(func.hashtextextended(lock_name(tenant_id, key), 0)))
             )
             if not locked:
                 raise IdempotencyInFlight()
@@ -163,7 +164,7 @@ async def post(
         await session.execute(update(Transfer).where(Transfer.id == transfer_id).values(result=result))
         return Posted(transfer_id=transfer_id, result=result, replayed=False)
     finally:
-        _in_flight.discard(claim)
+        in_flight.discard(claim)
 
 
 async def _one_sqlite_writer(session: AsyncSession) -> None:
@@ -173,7 +174,7 @@ async def _one_sqlite_writer(session: AsyncSession) -> None:
     bind = session.get_bind()
     if bind.dialect.name != "sqlite" or session.info.get(_WRITER_LOCK) is not None:
         return
-    lock = _sqlite_writers.setdefault(bind.engine, asyncio.Lock())
+    lock = sqlite_writer(bind.engine)
     await lock.acquire()
     session.info[_WRITER_LOCK] = lock
 
@@ -183,6 +184,16 @@ async def _one_sqlite_writer(session: AsyncSession) -> None:
             held.release()
 
     event.listen(session.sync_session, "after_transaction_end", release)
+
+
+def sqlite_writer(engine: Engine) -> asyncio.Lock:
+    """The lock the ledger writers of this process take in turn on a SQLite database."""
+    return _sqlite_writers.setdefault(engine, asyncio.Lock())
+
+
+def lock_name(tenant_id: int, key: str) -> str:
+    """What PostgreSQL's advisory lock for an idempotency key is taken on (hashed)."""
+    return f"{tenant_id}:{key}"
 
 
 def _check_legs(legs: Sequence[tuple[AccountRef, int]]) -> None:
@@ -224,7 +235,10 @@ async def _apply(session: AsyncSession, account: int, change: int) -> int:
 
 def dialect_insert(session: AsyncSession, table: type[Any]) -> Any:
     """INSERT with the backend's ON CONFLICT support (PostgreSQL or SQLite)."""
-    dialect = session.get_bind().dialect.name
+    return dialect_insert_for(session.get_bind().dialect.name, table)
+
+
+def dialect_insert_for(dialect: str, table: type[Any]) -> Any:
     return (postgresql.insert if dialect == "postgresql" else sqlite.insert)(table)
 
 

@@ -2,20 +2,18 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import desc, func, select
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
 from livecircle.config import EconomySettings
 from livecircle.economy import ledger
+from livecircle.economy.batcher import GiftSend, batcher_for
 from livecircle.economy.errors import (
     GiftNotFound,
-    GiftTooLarge,
     IdempotencyKeyReused,
     MinorsCannotPay,
-    SpendCapReached,
     TopUpNotFound,
 )
 from livecircle.economy.events import CoinsToppedUp
@@ -98,104 +96,18 @@ async def check_may_pay(session: AsyncSession, user_id: int) -> User:
     return user
 
 
-@dataclass(frozen=True, slots=True)
-class GiftSend:
-    tenant_id: int
-    user_id: int
-    host_id: int
-    gift_id: int
-    count: int
-    key: str
-    room_id: int | None = None
-    show_id: int | None = None
-
-
 async def do_send_gift(session: AsyncSession, rules: EconomySettings, send: GiftSend) -> Posted:
     """Debit the sender, credit the host's share and the platform's rest, in one transfer.
 
+    The transfer is written and committed by the database's gift batcher (with
+    the other sends in flight), not in ``session``: it stands once this returns.
     Raises MinorsCannotPay, GiftNotFound, GiftTooLarge, SpendCapReached,
-    InsufficientBalance and the idempotency errors of ``ledger.post``.
+    InsufficientBalance, NotFound (no such sender), BadRequest (a gift to
+    oneself) and the idempotency errors.
     """
-    await check_may_pay(session, send.user_id)
-    gift = await get_gift(session, send.tenant_id, send.gift_id)
-    if send.user_id == send.host_id:
-        raise BadRequest("Hosts cannot send gifts to themselves")
-    total = gift.price * send.count
-    if total > rules.max_gift_send:
-        raise GiftTooLarge(f"One gift send is limited to {rules.max_gift_send}", limit=rules.max_gift_send)
-    host_part = total * rules.host_share_percent // 100
-    legs: list[tuple[AccountRef, int]] = [(AccountRef.wallet(send.user_id, gift.currency), -total)]
-    if host_part:
-        legs.append((AccountRef.earnings(send.host_id, gift.currency), host_part))
-    if total - host_part:
-        legs.append((AccountRef.revenue(gift.currency), total - host_part))
-    cap = rules.daily_cap if gift.currency == "coin" else rules.daily_points_cap
-    spending: dict[str, int] = {}
-
-    async def within_daily_cap(inner: AsyncSession) -> None:
-        spending["today"] = await _spend(inner, send.tenant_id, send.user_id, gift.currency, total, cap)
-
-    def result_of(transfer_id: int, balances: dict[AccountRef, int]) -> dict[str, Any]:
-        today = spending["today"]
-        result: dict[str, Any] = {
-            "transfer_id": transfer_id,
-            "gift": {"id": gift.id, "name": gift.name, "icon": gift.icon, "effect": gift.effect},
-            "count": send.count,
-            "currency": gift.currency,
-            "amount": total,
-            "host_share": host_part,
-            "balance": balances[AccountRef.wallet(send.user_id, gift.currency)],
-            "spent_today": today,
-            "reminder": None,
-        }
-        if gift.currency == "coin" and today >= rules.daily_reminder > today - total:
-            result["reminder"] = {"spent_today": today, "threshold": rules.daily_reminder}
-        return result
-
-    return await ledger.post(
-        session,
-        tenant_id=send.tenant_id,
-        key=send.key,
-        kind="gift",
-        legs=legs,
-        request={
-            "op": "gift",
-            "user": send.user_id,
-            "gift": send.gift_id,
-            "count": send.count,
-            "host": send.host_id,
-            "room": send.room_id,
-        },
-        result_of=result_of,
-        before_legs=within_daily_cap,
-        actor_id=send.user_id,
-        room_id=send.room_id,
-        show_id=send.show_id,
-        subject=f"gift:{gift.id}",
-    )
-
-
-async def _spend(
-    session: AsyncSession, tenant_id: int, user_id: int, currency: str, amount: int, cap: int
-) -> int:
-    """Add to today's spending unless that passes ``cap`` (one conditional upsert). Raises SpendCapReached."""
-    if amount > cap:
-        raise SpendCapReached(cap=cap)
-    day = utcnow().date()
-    statement = (
-        ledger.dialect_insert(session, DailySpend)
-        .values(tenant_id=tenant_id, user_id=user_id, day=day, currency=currency, spent=amount)
-        .on_conflict_do_update(
-            index_elements=["tenant_id", "user_id", "day", "currency"],
-            set_={"spent": DailySpend.spent + amount},
-            where=DailySpend.spent + amount <= cap,
-        )
-        .returning(DailySpend.spent)
-    )
-    spent = await session.scalar(statement)
-    if spent is None:
-        raise SpendCapReached(cap=cap)
-    return int(spent)
+    engine = session.bind
+    assert isinstance(engine, AsyncEngine)
+    return await batcher_for(engine).send(rules, send)
 
 
 # ---- wallet ----

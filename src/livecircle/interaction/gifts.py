@@ -15,6 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from livecircle.config import Settings
 from livecircle.economy import service as economy_service
+from livecircle.economy.batcher import GiftSend
 from livecircle.economy.ledger import Posted
 from livecircle.identity.schemas import Principal
 from livecircle.kit import effects
@@ -66,7 +67,7 @@ async def check_send_gift(
     posted = await economy_service.do_send_gift(
         session,
         settings.economy,
-        economy_service.GiftSend(
+        GiftSend(
             tenant_id=room.tenant_id,
             user_id=principal.user_id,
             host_id=room.owner_id,
