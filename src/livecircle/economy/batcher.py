@@ -30,7 +30,7 @@ from dataclasses import dataclass, field
 from datetime import date
 from typing import Any, cast
 
-from sqlalchemy import Table, bindparam, insert, select, text, tuple_, update
+from sqlalchemy import Table, bindparam, func, insert, select, text, tuple_, update
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from livecircle.config import EconomySettings
@@ -405,34 +405,29 @@ async def _write_transfers(
     spent: dict[SpendKey, int],
 ) -> None:
     """Everything the decided sends change, in bulk: transfers, entries, wallets, spending."""
-    rows = [
-        {
-            "tenant_id": job.send.tenant_id,
-            "key": job.send.key,
-            "request_hash": job.digest,
-            "kind": "gift",
-            "currency": job.gift.currency,
-            "amount": job.total,
-            "actor_id": job.send.user_id,
-            "room_id": job.send.room_id,
-            "show_id": job.send.show_id,
-            "subject": f"gift:{job.gift.id}",
-        }
-        for job in jobs
-    ]
-    inserted = await conn.execute(
-        insert(TRANSFERS).returning(TRANSFERS.c.id, sort_by_parameter_order=True), rows
-    )
-    transfer_ids = [row.id for row in inserted]
-    results = []
+    transfer_ids = await _new_transfer_ids(conn, len(jobs))
+    rows = []
     for job, transfer_id in zip(jobs, transfer_ids, strict=True):
         assert isinstance(job.outcome, Posted)
         result = {**job.outcome.result, "transfer_id": transfer_id}
         job.outcome = Posted(transfer_id=transfer_id, result=result, replayed=False)
-        results.append({"tid": transfer_id, "res": result})
-    await conn.execute(
-        update(TRANSFERS).where(TRANSFERS.c.id == bindparam("tid")).values(result=bindparam("res")), results
-    )
+        rows.append(
+            {
+                "id": transfer_id,
+                "tenant_id": job.send.tenant_id,
+                "key": job.send.key,
+                "request_hash": job.digest,
+                "kind": "gift",
+                "currency": job.gift.currency,
+                "amount": job.total,
+                "actor_id": job.send.user_id,
+                "room_id": job.send.room_id,
+                "show_id": job.send.show_id,
+                "subject": f"gift:{job.gift.id}",
+                "result": result,
+            }
+        )
+    await conn.execute(insert(TRANSFERS), rows)
     await conn.execute(
         insert(ENTRIES),
         [
@@ -441,12 +436,38 @@ async def _write_transfers(
             for ref, amount in job.legs
         ],
     )
-    wallets = {ids[(job.send.tenant_id, job.legs[0][0])] for job in jobs}
+    wallets = sorted({ids[(job.send.tenant_id, job.legs[0][0])] for job in jobs})
+    senders = sorted({(job.send.tenant_id, job.send.user_id, job.gift.currency) for job in jobs})
+    if conn.dialect.name == "postgresql":  # one statement each, the arrays encoded by the driver
+        await conn.execute(
+            text(
+                "UPDATE economy_account AS a SET balance = v.balance "
+                "FROM unnest(CAST(:ids AS bigint[]), CAST(:balances AS bigint[])) AS v(id, balance) "
+                "WHERE a.id = v.id"
+            ),
+            {"ids": wallets, "balances": [balances[wallet] for wallet in wallets]},
+        )
+        await conn.execute(
+            text(
+                "UPDATE economy_daily_spend AS d SET spent = v.spent "
+                "FROM unnest(CAST(:tenants AS int[]), CAST(:users AS int[]), CAST(:currencies AS text[]), "
+                "CAST(:spent AS bigint[])) AS v(tenant_id, user_id, currency, spent) "
+                "WHERE d.tenant_id = v.tenant_id AND d.user_id = v.user_id "
+                "AND d.currency = v.currency AND d.day = :day"
+            ),
+            {
+                "tenants": [t for t, _, _ in senders],
+                "users": [u for _, u, _ in senders],
+                "currencies": [c for _, _, c in senders],
+                "spent": [spent[sender] for sender in senders],
+                "day": day,
+            },
+        )
+        return
     await conn.execute(
         update(ACCOUNTS).where(ACCOUNTS.c.id == bindparam("aid")).values(balance=bindparam("bal")),
-        [{"aid": wallet, "bal": balances[wallet]} for wallet in sorted(wallets)],
+        [{"aid": wallet, "bal": balances[wallet]} for wallet in wallets],
     )
-    senders = {(job.send.tenant_id, job.send.user_id, job.gift.currency) for job in jobs}
     await conn.execute(
         update(SPENDING)
         .where(SPENDING.c.tenant_id == bindparam("t"))
@@ -454,8 +475,26 @@ async def _write_transfers(
         .where(SPENDING.c.day == bindparam("d"))
         .where(SPENDING.c.currency == bindparam("c"))
         .values(spent=bindparam("s")),
-        [{"t": t, "u": u, "d": day, "c": c, "s": spent[(t, u, c)]} for t, u, c in sorted(senders)],
+        [{"t": t, "u": u, "d": day, "c": c, "s": spent[(t, u, c)]} for t, u, c in senders],
     )
+
+
+async def _new_transfer_ids(conn: AsyncConnection, count: int) -> list[int]:
+    """Ids for ``count`` new transfers, so each row is written once, with its result.
+
+    PostgreSQL draws them from the column's sequence; on SQLite this
+    transaction already holds the database's only write lock (the spending
+    rows were written), so the ids after the largest are free."""
+    if conn.dialect.name == "postgresql":
+        drawn = await conn.scalars(
+            text(
+                "SELECT nextval(pg_get_serial_sequence('economy_transfer', 'id')) FROM generate_series(1, :n)"
+            ),
+            {"n": count},
+        )
+        return sorted(drawn.all())
+    last = await conn.scalar(select(func.coalesce(func.max(TRANSFERS.c.id), 0)))
+    return list(range(int(last or 0) + 1, int(last or 0) + 1 + count))
 
 
 _batchers: weakref.WeakKeyDictionary[AsyncEngine, GiftBatcher] = weakref.WeakKeyDictionary()
