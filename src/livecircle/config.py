@@ -7,6 +7,7 @@ ones: SQLite under ``./var/``, media under ``./var/media/``, in-process fan-out.
 from __future__ import annotations
 
 from functools import lru_cache
+from itertools import pairwise
 from pathlib import Path
 from typing import Literal
 
@@ -68,6 +69,67 @@ class ChatSettings(BaseModel):
     likes_per_connection_per_second: int = Field(default=30, ge=1)
 
 
+class EarnRule(BaseModel):
+    """Points for one earning event and how many points the rule may pay per UTC day."""
+
+    points: int = Field(ge=0)
+    daily_cap: int | None = Field(default=None, ge=0)  # None: no daily cap
+
+
+def _default_earn_rules() -> dict[str, EarnRule]:
+    return {
+        "chat": EarnRule(points=1, daily_cap=20),  # per chat line
+        "share": EarnRule(points=5, daily_cap=15),  # per share of a room or show
+        "watch": EarnRule(points=2, daily_cap=30),  # per ``watch_minutes`` watched
+        "invite": EarnRule(points=50, daily_cap=500),  # per invitee who signed up
+    }
+
+
+class PointsSettings(BaseModel):
+    """积分: what earns points, the check-in streak, streak freezes and optional expiry."""
+
+    earn: dict[str, EarnRule] = Field(default_factory=_default_earn_rules)
+    watch_minutes: int = Field(default=5, ge=1)  # one ``watch`` award per this many minutes
+    # Check-in day n of a streak pays checkin_base + min((n - 1) * checkin_step, checkin_max_bonus).
+    checkin_base: int = Field(default=5, ge=1)
+    checkin_step: int = Field(default=1, ge=0)
+    checkin_max_bonus: int = Field(default=10, ge=0)
+    # A user holds up to freeze_max freezes: one more every freeze_every_days of streak, or bought.
+    freeze_max: int = Field(default=2, ge=0)
+    freeze_every_days: int = Field(default=7, ge=1)
+    freeze_price: int = Field(default=100, ge=1)  # points
+    # 0: points never expire; else earned points expire this many days after they were earned.
+    expiry_days: int = Field(default=0, ge=0)
+    expiry_warning_days: int = Field(default=7, ge=1)  # "expiring soon" horizon of GET /points
+
+
+def _default_privileges() -> dict[str, list[str]]:
+    return {
+        "follower": [],
+        "participant": ["chat_badge"],
+        "premium": ["chat_badge", "priority_cohost", "exclusive_discount", "member_only_rooms"],
+    }
+
+
+class TierSettings(BaseModel):
+    """Levels from XP, member tiers (新关注者 → 参与者 → 高级会员), paid premium, privileges."""
+
+    # XP needed for level 1, 2, ...: level n is reached at level_thresholds[n - 1].
+    level_thresholds: list[int] = Field(default=[0, 5, 20, 65, 155, 515, 2015, 8015, 33015], min_length=1)
+    participant_level: int = Field(default=3, ge=1)
+    premium_level: int = Field(default=6, ge=1)
+    membership_days: int = Field(default=30, ge=1)  # one paid period of premium
+    membership_price: int = Field(default=300, ge=1)  # coins per period
+    privileges: dict[str, list[str]] = Field(default_factory=_default_privileges)
+
+    @model_validator(mode="after")
+    def _thresholds_rise(self) -> TierSettings:
+        steps = self.level_thresholds
+        if steps[0] != 0 or any(b <= a for a, b in pairwise(steps)):
+            raise ValueError("level_thresholds start at 0 and rise strictly")
+        return self
+
+
 class EconomySettings(BaseModel):
     """Coins, gifts and the tipping rules (2022 opinion on live tipping: caps, reminders, no minors)."""
 
@@ -80,6 +142,8 @@ class EconomySettings(BaseModel):
     max_topup_coins: int = Field(default=500_000, ge=1)
     sandbox_payments: bool = True  # the sandbox provider (simulated payments) is on
     combo_seconds: float = Field(default=5.0, gt=0)
+    points: PointsSettings = PointsSettings()
+    tiers: TierSettings = TierSettings()
 
 
 class Settings(BaseSettings):

@@ -21,6 +21,7 @@ from sqlalchemy import text
 from livecircle import __version__
 from livecircle.config import Settings, get_settings
 from livecircle.economy.payments import SandboxProvider
+from livecircle.economy.points_routes import router as points_router
 from livecircle.economy.routes import router as economy_router
 from livecircle.identity.deps import CSRF_COOKIE
 from livecircle.identity.routes import router as identity_router
@@ -79,6 +80,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         live_router,
         interaction_router,
         economy_router,
+        points_router,
         moderation_router,
         delivery_router,
         hooks_router,

@@ -63,3 +63,51 @@ class BadSignature(AppError):
     code = "bad_signature"
     status_code = 401
     message = "The payment callback's signature does not verify"
+
+
+class PointsCapReached(AppError):
+    code = "points_cap_reached"
+    status_code = 409
+    message = "You have earned today's points from this activity"
+
+
+class UnknownEarnRule(AppError):
+    code = "unknown_earn_rule"
+    status_code = 422
+    message = "No such earning rule"
+
+
+class StoreItemNotFound(AppError):
+    code = "store_item_not_found"
+    status_code = 404
+    message = "No such item in the points store"
+
+
+class OutOfStock(AppError):
+    code = "out_of_stock"
+    status_code = 409
+    message = "This item is out of stock"
+
+
+class RedeemLimitReached(AppError):
+    code = "redeem_limit_reached"
+    status_code = 409
+    message = "You have redeemed this item as often as allowed"
+
+
+class FreezeLimitReached(AppError):
+    code = "freeze_limit_reached"
+    status_code = 409
+    message = "You hold as many streak freezes as allowed"
+
+
+class ConcurrentChange(AppError):
+    code = "concurrent_change"
+    status_code = 409
+    message = "Something changed while this was being done; retry"
+
+
+class BadgeRuleNotFound(AppError):
+    code = "badge_rule_not_found"
+    status_code = 404
+    message = "No such badge rule"
