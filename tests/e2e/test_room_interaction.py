@@ -1,100 +1,23 @@
 """The room page on the interaction engine, in a real browser: moderation (delete, mute), pins,
 replies and mentions, the policy line and refusals, likes, and a chat burst past the overload
-budget. No media (adapter "none"), SQLite; each test gets a fresh room and fresh accounts."""
+budget. No media (adapter "none"), SQLite; each test gets a fresh room and fresh accounts
+(the ``stage`` fixture, tests/e2e/conftest.py)."""
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
-import json
 import re
-import uuid
-from collections.abc import AsyncIterator, Callable
-from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
-import httpx
 import orjson
 import pytest
 import websockets
-from playwright.async_api import Browser, BrowserContext, Locator, Page
+from playwright.async_api import Locator, Page
 
-from livecircle.demo import DEMO_PASSWORD, seed_demo
-from tests.conftest import Account, RunningServer, make_account, make_settings, migrate, run_server
-from tests.e2e.journey import signed_in_context
+from tests.e2e.stage import HOST_EMAIL, Stage, ops_in
 
 pytestmark = pytest.mark.e2e
-
-HOST_EMAIL = "host@demo.livecircle.local"
-OVERLOAD_PER_SECOND = 20
-
-
-@pytest.fixture(scope="module")
-async def room_server(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[RunningServer]:
-    var: Path = tmp_path_factory.mktemp("e2e-interaction")
-    url = f"sqlite+aiosqlite:///{var / 'e2e.db'}"
-    await asyncio.to_thread(migrate, url)
-    settings = make_settings(url, var, adapter="none")
-    settings.realtime.overload_chat_per_second = OVERLOAD_PER_SECOND
-    async with run_server(settings) as server:
-        await seed_demo(server.db, server.settings)
-        yield server
-
-
-@dataclass
-class Stage:
-    """A fresh room owned by the demo host, and the browser contexts opened on it."""
-
-    server: RunningServer
-    browser: Browser
-    http: httpx.AsyncClient
-    room_id: int
-    host_token: str
-    contexts: list[BrowserContext] = field(default_factory=list)
-
-    async def member(self, prefix: str) -> Account:
-        return await make_account(self.server, name=f"{prefix}{uuid.uuid4().hex[:4]}")
-
-    async def open(self, email: str | None = None, on_page: Callable[[Page], None] | None = None) -> Page:
-        """The room page, signed in as ``email`` (or anonymous), once its socket said hello."""
-        if email:
-            context = await signed_in_context(self.browser, self.server.base_url, email, DEMO_PASSWORD)
-        else:
-            context = await self.browser.new_context(
-                base_url=self.server.base_url, locale="zh-CN", viewport={"width": 1280, "height": 800}
-            )
-        self.contexts.append(context)
-        page = await context.new_page()
-        if on_page:
-            on_page(page)
-        await page.goto(f"/rooms/{self.room_id}")
-        await page.wait_for_function("window.lcRoom && window.lcRoom.connected", timeout=10_000)
-        return page
-
-    async def go_live(self) -> None:
-        """Start a show without media: the publish hook as nginx-rtmp would call it."""
-        headers = {"Authorization": f"Bearer {self.host_token}"}
-        key = (await self.http.get(f"/api/v1/rooms/{self.room_id}/stream-key", headers=headers)).json()
-        form = {"app": "ingest", "call": "publish", "addr": "127.0.0.1", "name": key["stream_key"]}
-        assert (await self.http.post("/hooks/rtmp/publish", data=form)).status_code == 302
-
-
-@pytest.fixture
-async def stage(browser: Browser, room_server: RunningServer) -> AsyncIterator[Stage]:
-    async with httpx.AsyncClient(base_url=room_server.base_url, timeout=20) as http:
-        signed = await http.post("/api/v1/auth/token", json={"email": HOST_EMAIL, "password": DEMO_PASSWORD})
-        token = signed.json()["access_token"]
-        created = await http.post(
-            "/api/v1/rooms", json={"title": "互动测试直播间"}, headers={"Authorization": f"Bearer {token}"}
-        )
-        assert created.status_code == 201, created.text
-        the_stage = Stage(room_server, browser, http, created.json()["id"], token)
-        try:
-            yield the_stage
-        finally:
-            for context in the_stage.contexts:
-                await context.close()
 
 
 def line(page: Page, text: str) -> Locator:
@@ -287,14 +210,6 @@ async def test_anonymous_likes_are_batched_and_reach_other_viewers(stage: Stage)
     await tapper.wait_for_function("document.querySelector('#like-count').textContent === '7'")
     assert sum(op["count"] for op in like_ops) == 7
     assert len(like_ops) < 7  # batched, not one op per tap
-
-
-def ops_in(payload: str | bytes, op: str) -> list[dict[str, Any]]:
-    with contextlib.suppress(ValueError):
-        message = json.loads(payload)
-        if isinstance(message, dict) and message.get("op") == op:
-            return [message]
-    return []
 
 
 # ---- (f) a burst past the overload budget ----

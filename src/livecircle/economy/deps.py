@@ -1,4 +1,4 @@
-"""Economy dependencies: the Idempotency-Key header and the payment provider."""
+"""Economy dependencies: the Idempotency-Key header, the payment provider, operator checks."""
 
 from __future__ import annotations
 
@@ -9,6 +9,8 @@ from starlette.requests import HTTPConnection
 
 from livecircle.economy.errors import IdempotencyKeyInvalid
 from livecircle.economy.payments import SandboxProvider
+from livecircle.identity.schemas import Principal, Role
+from livecircle.kit.errors import Forbidden
 
 
 def idempotency_key(
@@ -24,6 +26,14 @@ def idempotency_key(
 def is_valid_key(key: str) -> bool:
     """An idempotency key: 1–255 printable characters (header and socket op alike)."""
     return 0 < len(key) <= 255 and key.isprintable()
+
+
+def operator_tenant(principal: Principal, what: str) -> int:
+    """The tenant whose ``what`` (catalogue, store, rules) the principal operates. Raises Forbidden."""
+    tenant_id = principal.tenant_id
+    if tenant_id is None or not principal.has_role(tenant_id, Role.OPERATOR):
+        raise Forbidden(f"Operators manage {what}")
+    return tenant_id
 
 
 def sandbox_provider(conn: HTTPConnection) -> SandboxProvider:

@@ -7,7 +7,7 @@ from typing import Annotated
 from fastapi import APIRouter, Path, Query, Response, status
 
 from livecircle.economy import checkin, points, store, tiers
-from livecircle.economy.deps import IdempotencyKey
+from livecircle.economy.deps import IdempotencyKey, operator_tenant
 from livecircle.economy.schemas import (
     BadgeOut,
     BadgeRuleIn,
@@ -29,10 +29,9 @@ from livecircle.economy.schemas import (
     StoreItemUpdate,
 )
 from livecircle.identity.deps import CurrentUser
-from livecircle.identity.schemas import Principal, Role
+from livecircle.identity.schemas import Principal
 from livecircle.kit.clock import utcnow
 from livecircle.kit.deps import AppSettings, DbSession
-from livecircle.kit.errors import Forbidden
 
 router = APIRouter(prefix="/api/v1", tags=["points"])
 ItemId = Annotated[int, Path(ge=1, le=2**31 - 1)]
@@ -42,13 +41,6 @@ def _who(principal: Principal) -> tuple[int, int]:
     assert principal.tenant_id is not None
     assert principal.user_id is not None
     return principal.tenant_id, principal.user_id
-
-
-def _operator(principal: Principal, what: str) -> int:
-    tenant_id, _ = _who(principal)
-    if not principal.has_role(tenant_id, Role.OPERATOR):
-        raise Forbidden(f"Operators manage {what}")
-    return tenant_id
 
 
 # ---- check-in ----
@@ -118,14 +110,14 @@ async def store_items(
     session: DbSession, principal: CurrentUser, all_items: Annotated[bool, Query(alias="all")] = False
 ) -> list[StoreItemOut]:
     """The enabled items; operators see disabled ones too with ``?all=true``."""
-    tenant_id = _operator(principal, "the points store") if all_items else _who(principal)[0]
+    tenant_id = operator_tenant(principal, "the points store") if all_items else _who(principal)[0]
     items = await store.list_store_items(session, tenant_id, enabled_only=not all_items)
     return [StoreItemOut.model_validate(item) for item in items]
 
 
 @router.post("/points/store", status_code=status.HTTP_201_CREATED)
 async def create_store_item(data: StoreItemIn, session: DbSession, principal: CurrentUser) -> StoreItemOut:
-    tenant_id = _operator(principal, "the points store")
+    tenant_id = operator_tenant(principal, "the points store")
     item = await store.do_create_store_item(session, tenant_id=tenant_id, **data.model_dump())
     return StoreItemOut.model_validate(item)
 
@@ -134,7 +126,7 @@ async def create_store_item(data: StoreItemIn, session: DbSession, principal: Cu
 async def update_store_item(
     item_id: ItemId, data: StoreItemUpdate, session: DbSession, principal: CurrentUser
 ) -> StoreItemOut:
-    tenant_id = _operator(principal, "the points store")
+    tenant_id = operator_tenant(principal, "the points store")
     item = await store.do_update_store_item(
         session, tenant_id=tenant_id, item_id=item_id, **data.model_dump()
     )
@@ -198,7 +190,7 @@ async def badge_rules(session: DbSession, principal: CurrentUser) -> list[BadgeR
 
 @router.post("/badges/rules", status_code=status.HTTP_201_CREATED)
 async def create_badge_rule(data: BadgeRuleIn, session: DbSession, principal: CurrentUser) -> BadgeRuleOut:
-    tenant_id = _operator(principal, "badges")
+    tenant_id = operator_tenant(principal, "badges")
     await tiers.ensure_badge_rules(session, tenant_id)
     rule = await tiers.do_create_badge_rule(session, tenant_id=tenant_id, **data.model_dump())
     return BadgeRuleOut.model_validate(rule)
@@ -208,7 +200,7 @@ async def create_badge_rule(data: BadgeRuleIn, session: DbSession, principal: Cu
 async def update_badge_rule(
     rule_id: ItemId, data: BadgeRuleUpdate, session: DbSession, principal: CurrentUser
 ) -> BadgeRuleOut:
-    tenant_id = _operator(principal, "badges")
+    tenant_id = operator_tenant(principal, "badges")
     rule = await tiers.do_update_badge_rule(
         session, tenant_id=tenant_id, rule_id=rule_id, **data.model_dump()
     )

@@ -10,7 +10,7 @@ import httpx
 from fastapi import APIRouter, Path, Query, Request, status
 
 from livecircle.economy import service
-from livecircle.economy.deps import IdempotencyKey, Sandbox
+from livecircle.economy.deps import IdempotencyKey, Sandbox, operator_tenant
 from livecircle.economy.errors import BadSignature
 from livecircle.economy.schemas import (
     GiftIn,
@@ -22,9 +22,8 @@ from livecircle.economy.schemas import (
     WalletOut,
 )
 from livecircle.identity.deps import CurrentUser
-from livecircle.identity.schemas import Role
 from livecircle.kit.deps import AppSettings, DbSession
-from livecircle.kit.errors import Forbidden, NotFound
+from livecircle.kit.errors import NotFound
 
 log = logging.getLogger(__name__)
 router = APIRouter(prefix="/api/v1", tags=["economy"])
@@ -150,9 +149,7 @@ async def gifts(session: DbSession, principal: CurrentUser) -> list[GiftOut]:
 
 @router.post("/gifts", status_code=status.HTTP_201_CREATED)
 async def create_gift(data: GiftIn, session: DbSession, principal: CurrentUser) -> GiftOut:
-    tenant_id = _tenant(principal)
-    if not principal.has_role(tenant_id, Role.OPERATOR):
-        raise Forbidden("Operators manage the gift catalogue")
+    tenant_id = operator_tenant(principal, "the gift catalogue")
     gift = await service.do_create_gift(session, tenant_id=tenant_id, **data.model_dump())
     return GiftOut.model_validate(gift)
 

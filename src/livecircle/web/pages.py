@@ -6,7 +6,11 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Form, Request
 from fastapi.responses import RedirectResponse, Response
+from pydantic import ValidationError
 
+from livecircle.economy import service as economy_service
+from livecircle.economy.deps import operator_tenant
+from livecircle.economy.schemas import GiftIn
 from livecircle.identity import service as identity_service
 from livecircle.identity.deps import (
     SESSION_COOKIE,
@@ -63,7 +67,10 @@ async def console(request: Request, session: DbSession, principal: CurrentPrinci
     if not principal.is_authenticated:
         return RedirectResponse("/login?next=/console", status_code=303)
     rooms = await live_service.list_managed_rooms(session, principal)
-    return _render(request, "console.html", principal, rooms=rooms, scenarios=list(Scenario))
+    operator = principal.tenant_id is not None and principal.has_role(principal.tenant_id, Role.OPERATOR)
+    return _render(
+        request, "console.html", principal, rooms=rooms, scenarios=list(Scenario), operator=operator
+    )
 
 
 @router.post("/console/rooms", dependencies=[CsrfChecked])
@@ -127,6 +134,54 @@ async def console_end_show(show_id: int, session: DbSession, principal: CurrentP
     await live_service.check_manage_room(session, principal, show.room_id)
     await live_service.do_end_show(session, show)
     return RedirectResponse(f"/console/rooms/{show.room_id}", status_code=303)
+
+
+@router.get("/wallet")
+async def wallet_page(request: Request, principal: CurrentPrincipal) -> Response:
+    if not principal.is_authenticated:
+        return RedirectResponse("/login?next=/wallet", status_code=303)
+    is_host = principal.role is not None and principal.role.at_least(Role.HOST)
+    return _render(request, "wallet.html", principal, is_host=is_host)
+
+
+@router.get("/console/gifts")
+async def console_gifts(request: Request, session: DbSession, principal: CurrentPrincipal) -> Response:
+    if not principal.is_authenticated:
+        return RedirectResponse("/login?next=/console/gifts", status_code=303)
+    return await _gift_page(request, session, principal, added=request.query_params.get("added"))
+
+
+@router.post("/console/gifts", dependencies=[CsrfChecked])
+async def console_add_gift(
+    request: Request,
+    session: DbSession,
+    principal: CurrentPrincipal,
+    name: Annotated[str, Form(max_length=64)],
+    price: Annotated[str, Form(max_length=16)],
+    currency: Annotated[str, Form(max_length=16)] = "coin",
+    effect: Annotated[str, Form(max_length=16)] = "float",
+    icon: Annotated[str, Form(max_length=32)] = "🎁",
+) -> Response:
+    """The catalogue's add form; the rules are the API's (``GiftIn``, operators only)."""
+    form = {"name": name, "price": price, "currency": currency, "effect": effect, "icon": icon}
+    tenant_id = operator_tenant(principal, "the gift catalogue")
+    try:
+        data = GiftIn.model_validate(form)
+    except ValidationError as exc:
+        invalid = sorted({str(e["loc"][0]) for e in exc.errors() if e["loc"]})
+        return await _gift_page(request, session, principal, form=form, invalid=invalid, status_code=422)
+    gift = await economy_service.do_create_gift(session, tenant_id=tenant_id, **data.model_dump())
+    return RedirectResponse(f"/console/gifts?added={gift.id}", status_code=303)
+
+
+async def _gift_page(
+    request: Request, session: DbSession, principal: Any, status_code: int = 200, **context: Any
+) -> Response:
+    tenant_id = operator_tenant(principal, "the gift catalogue")
+    await economy_service.ensure_gift_catalogue(session, tenant_id)
+    gifts = await economy_service.list_gifts(session, tenant_id, enabled_only=False)
+    context = {"principal": principal, "gifts": gifts, "form": {}, "invalid": [], **context}
+    return get_pages(request).render(request, "console_gifts.html", context, status_code)
 
 
 @router.get("/login")

@@ -1,5 +1,8 @@
-/* livecircle room page: player (hls.js), realtime socket, chat, danmaku, likes and moderation.
- * Protocol: docs/realtime.md. No build step; plain ES2017 in an IIFE. */
+/* livecircle room page: player (hls.js), realtime socket, chat, danmaku, likes and moderation;
+ * gifts and the contribution ranking live in gifts.js. Protocol: docs/realtime.md.
+ * No build step: an ES module (for the import), the rest plain ES2017 in an IIFE. */
+import { mountGifts } from "./gifts.js";
+
 (function () {
   "use strict";
 
@@ -135,6 +138,7 @@
 
   function applyState(state) {
     config.state = state;
+    gifts.setState(state);
     if (titleEl) { titleEl.textContent = state.show ? state.show.title : ""; }
     likeButton.disabled = state.mode !== "live";  // the server only counts likes for a live show
     if (state.mode === "live" || state.mode === "replay") {
@@ -824,7 +828,10 @@
       }
     },
     replay: function () { refreshState(); },
+    gift: function (event) { gifts.onGift(event); },
+    gift_sent: function (event) { gifts.onSent(event); },
     error: function (event) {
+      if (gifts.onError(event)) { return; }
       restorePending(event.ref);
       if (event.code === "muted" && event.retry_after) {
         muteUntil(Date.now() + event.retry_after * 1000);
@@ -897,11 +904,14 @@
     };
   }
 
+  function trySend(payload) {
+    if (!socket || socket.readyState !== WebSocket.OPEN) { return false; }
+    socket.send(JSON.stringify(payload));
+    return true;
+  }
+
   function send(payload) {
-    if (socket && socket.readyState === WebSocket.OPEN) {
-      socket.send(JSON.stringify(payload));
-      return true;
-    }
+    if (trySend(payload)) { return true; }
     showNotice(text.disconnected);
     return false;
   }
@@ -923,6 +933,9 @@
   });
 
   if (chatSend && chatInput.disabled) { chatSend.disabled = true; }
+  var gifts = mountGifts({
+    roomId: roomId, signedIn: signedIn, isOwner: !!config.isOwner, t: t, trySend: trySend
+  });
   applyState(config.state);
   connect();
 })();
