@@ -1,6 +1,6 @@
 """python -m bench.ledger: gift transfers per second through the economy ledger, SQLite and PostgreSQL.
 
-    python -m bench.ledger --seconds 10 --workers 32 --json
+    python -m bench.ledger --seconds 10 --workers 256 --json
 
 Each database in turn, with the schema from ``alembic upgrade head``: one tenant,
 ``--hosts`` hosts and ``--viewers`` viewers whose wallets are funded (coins and
@@ -10,7 +10,9 @@ default gift, count 1, a fresh uuid4 idempotency key) → commit. After
 ``--warmup`` seconds, the gifts committed in the next ``--seconds`` are counted
 (``transfers_per_s``) with each one's latency from opening its unit of work to
 its commit, pool wait included; failures are counted by exception type. The
-ledger is then audited (``ledger.audit``): every transfer sums to zero, wallets
+same workers then run the peer on the same database for as long: each gift one
+transaction of its own through ``ledger.post`` (``peer_single``; ``vs_peer`` is
+the ratio). The ledger is then audited (``ledger.audit``): every transfer sums to zero, wallets
 agree with their entries, none is negative; and it must hold exactly the grants
 plus every gift the workers saw commit.
 
@@ -61,7 +63,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     )
     parser.add_argument("--seconds", type=float, default=10, help="measured window per database")
     parser.add_argument("--warmup", type=float, default=2, help="seconds of load before the window")
-    parser.add_argument("--workers", type=int, default=32, help="concurrent asyncio workers")
+    parser.add_argument("--workers", type=int, default=256, help="concurrent asyncio workers")
     parser.add_argument("--hosts", type=int, default=20, help="hosts receiving gifts")
     parser.add_argument("--viewers", type=int, default=400, help="funded viewers sending gifts")
     parser.add_argument("--coins", type=int, default=10**12, help="coins granted to each viewer")
@@ -131,6 +133,13 @@ async def bench_database(
         settings = await server_settings(db)
         log(f"{name}: {params.workers} workers, {params.warmup:g} s warm-up + {params.seconds:g} s")
         figures = await measure(db, cast, params, server_pid=server_pid())
+        log(f"{name}: the peer, one transaction per gift (ledger.post), same workers and database")
+        peer = await measure(
+            db, cast, params, server_pid=server_pid(), path="single", prior=figures["committed"]
+        )
+        figures["peer_single"] = peer
+        figures["vs_peer"] = round(figures["transfers_per_s"] / max(peer["transfers_per_s"], 0.1), 2)
+        figures["audit"] = peer["audit"]  # taken last: it covers both runs
         figures["schema"] = f"alembic upgrade head ({head})"
         figures["settings"] = settings
         figures["pool"] = pool_info(db)

@@ -14,10 +14,14 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from sqlalchemy.ext.asyncio import AsyncSession
+
 from bench.ledger.seed import Cast
 from livecircle.config import EconomySettings
 from livecircle.economy import ledger
-from livecircle.economy.batcher import GiftSend
+from livecircle.economy.batcher import GiftSend, gift_legs
+from livecircle.economy.ledger import Posted
+from livecircle.economy.models import Gift
 from livecircle.economy.service import do_send_gift
 from livecircle.kit.db import Database
 
@@ -85,7 +89,28 @@ def _where(error: BaseException) -> str:
     return f"{frame.filename.split('/src/')[-1]}:{frame.lineno} in {frame.name}: {frame.line}"
 
 
-async def _worker(db: Database, cast: Cast, tally: Tally, stop: asyncio.Event, rng: random.Random) -> None:
+async def single_gift(session: AsyncSession, send: GiftSend) -> Posted:
+    """The peer: the same gift as one transfer in the caller's own transaction (``ledger.post``),
+    as the gift path posted it before batching, and as most applications post a payment."""
+    gift = await session.get(Gift, send.gift_id)
+    assert gift is not None
+    total = gift.price * send.count
+    return await ledger.post(
+        session,
+        tenant_id=send.tenant_id,
+        key=send.key,
+        kind="gift",
+        legs=gift_legs(BENCH_RULES, send, gift.currency, total),
+        request=send.request(),
+        result_of=lambda transfer_id, balances: {"transfer_id": transfer_id},
+        actor_id=send.user_id,
+        subject=f"gift:{gift.id}",
+    )
+
+
+async def _worker(
+    db: Database, cast: Cast, tally: Tally, stop: asyncio.Event, rng: random.Random, path: str
+) -> None:
     while not stop.is_set():
         gift = rng.choice(cast.gifts)
         send = GiftSend(
@@ -99,7 +124,10 @@ async def _worker(db: Database, cast: Cast, tally: Tally, stop: asyncio.Event, r
         started = time.perf_counter()
         try:
             async with db.unit_of_work() as session:
-                await do_send_gift(session, BENCH_RULES, send)
+                if path == "single":
+                    await single_gift(session, send)
+                else:
+                    await do_send_gift(session, BENCH_RULES, send)
         except Exception as error:  # counted by type; the load goes on
             tally.failed(error)
             await asyncio.sleep(0)  # a failing path must not starve the loop
@@ -169,14 +197,23 @@ class CpuMark:
 
 
 async def measure(
-    db: Database, cast: Cast, params: Params, *, server_pid: int | None = None
+    db: Database,
+    cast: Cast,
+    params: Params,
+    *,
+    server_pid: int | None = None,
+    path: str = "batched",
+    prior: int = 0,
 ) -> dict[str, Any]:
-    """Warm up, then count the gifts committed in a ``params.seconds`` window; audit the ledger."""
+    """Warm up, then count the gifts committed in a ``params.seconds`` window; audit the ledger.
+
+    ``path``: "batched" (the product: ``do_send_gift``) or "single" (the peer, ``single_gift``);
+    ``prior``: gifts an earlier measurement committed to the same database."""
     tally = Tally()
     stop = asyncio.Event()
     rng = random.Random(params.seed)
     workers = [
-        asyncio.create_task(_worker(db, cast, tally, stop, random.Random(rng.random())))
+        asyncio.create_task(_worker(db, cast, tally, stop, random.Random(rng.random()), path))
         for _ in range(params.workers)
     ]
     try:
@@ -200,8 +237,10 @@ async def measure(
     async with db.unit_of_work() as session:
         audit = await ledger.audit(session)
     ordered = sorted(tally.latencies)
-    expected_transfers = 2 * len(cast.viewers) + tally.committed  # two grants per viewer, then gifts
+    expected_transfers = 2 * len(cast.viewers) + prior + tally.committed  # two grants per viewer, gifts
     return {
+        "path": path,
+        "committed": tally.committed,
         "transfers_per_s": round(tally.window_ok / elapsed, 1),
         "transfers": tally.window_ok,
         "window_s": round(elapsed, 3),
