@@ -21,7 +21,7 @@ from livecircle.economy.ledger import AccountRef
 from livecircle.identity.models import User
 from livecircle.identity.schemas import Role
 from livecircle.kit.db import Database
-from tests.conftest import Account, RunningServer, make_room
+from tests.conftest import Account, RunningServer, make_account, make_room
 
 
 async def fund(server: RunningServer, account: Account, coins: int) -> None:
@@ -104,6 +104,41 @@ async def test_a_gift_debits_the_viewer_shares_with_the_host_and_ranks_the_giver
     history = (await client.get("/api/v1/wallet/history", headers=viewer.headers)).json()
     assert [(h["kind"], h["amount"]) for h in history[:2]] == [("gift", -156), ("grant", 1000)]
     assert (await audit(server.db)).balanced
+
+
+async def test_operators_disable_and_reprice_gifts_and_members_cannot(
+    server: RunningServer, client: httpx.AsyncClient, viewer: Account, room: dict[str, Any]
+) -> None:
+    operator = await make_account(server, role=Role.OPERATOR, name="运营")
+    await fund(server, viewer, 100)
+    name = f"测试花束{uuid.uuid4().hex[:6]}"
+    created = await client.post("/api/v1/gifts", json={"name": name, "price": 7}, headers=operator.headers)
+    assert created.status_code == 201, created.text
+    bouquet = created.json()["id"]
+    off = {"enabled": False}
+    member_patch = await client.patch(f"/api/v1/gifts/{bouquet}", json=off, headers=viewer.headers)
+    assert member_patch.status_code == 403
+    assert (await client.get("/api/v1/gifts?all=true", headers=viewer.headers)).status_code == 403
+
+    repriced = await client.patch(f"/api/v1/gifts/{bouquet}", json={"price": 9}, headers=operator.headers)
+    assert repriced.json()["price"] == 9
+    sent = await send(client, viewer, room["id"], bouquet)
+    assert sent.status_code == 201
+    assert sent.json()["amount"] == 9
+
+    disabled = await client.patch(f"/api/v1/gifts/{bouquet}", json=off, headers=operator.headers)
+    assert disabled.status_code == 200
+    assert disabled.json()["enabled"] is False
+    listed = {g["id"] for g in (await client.get("/api/v1/gifts", headers=viewer.headers)).json()}
+    assert bouquet not in listed
+    everything = (await client.get("/api/v1/gifts?all=true", headers=operator.headers)).json()
+    assert {g["id"]: g["enabled"] for g in everything}[bouquet] is False
+    refused = await send(client, viewer, room["id"], bouquet)
+    assert refused.status_code == 404
+    assert refused.json()["code"] == "gift_not_found"
+    assert (await client.get("/api/v1/wallet", headers=viewer.headers)).json()["coins"] == 91
+    missing = await client.patch("/api/v1/gifts/999999", json={"enabled": True}, headers=operator.headers)
+    assert missing.status_code == 404
 
 
 async def test_minors_cannot_top_up_or_tip(

@@ -15,6 +15,7 @@ from livecircle.economy.errors import BadSignature
 from livecircle.economy.schemas import (
     GiftIn,
     GiftOut,
+    GiftPatch,
     HistoryItem,
     SandboxPayIn,
     TopUpIn,
@@ -29,6 +30,7 @@ log = logging.getLogger(__name__)
 router = APIRouter(prefix="/api/v1", tags=["economy"])
 CALLBACK_PATH = "/api/v1/payments/sandbox/callback"
 TopUpId = Annotated[int, Path(ge=1, le=2**31 - 1)]
+GiftId = Annotated[int, Path(ge=1, le=2**31 - 1)]
 
 
 def _tenant(principal: CurrentUser) -> int:
@@ -141,10 +143,23 @@ async def _call_back(base_url: str, body: bytes, signature: str, delay: float) -
 
 
 @router.get("/gifts")
-async def gifts(session: DbSession, principal: CurrentUser) -> list[GiftOut]:
-    tenant_id = _tenant(principal)
+async def gifts(
+    session: DbSession, principal: CurrentUser, include_disabled: Annotated[bool, Query(alias="all")] = False
+) -> list[GiftOut]:
+    """The catalogue; ``?all=true`` (operators) includes disabled gifts."""
+    tenant_id = operator_tenant(principal, "the gift catalogue") if include_disabled else _tenant(principal)
     await service.ensure_gift_catalogue(session, tenant_id)
-    return [GiftOut.model_validate(g) for g in await service.list_gifts(session, tenant_id)]
+    rows = await service.list_gifts(session, tenant_id, enabled_only=not include_disabled)
+    return [GiftOut.model_validate(g) for g in rows]
+
+
+@router.patch("/gifts/{gift_id}")
+async def update_gift(
+    gift_id: GiftId, data: GiftPatch, session: DbSession, principal: CurrentUser
+) -> GiftOut:
+    tenant_id = operator_tenant(principal, "the gift catalogue")
+    gift = await service.do_update_gift(session, tenant_id=tenant_id, gift_id=gift_id, **data.model_dump())
+    return GiftOut.model_validate(gift)
 
 
 @router.post("/gifts", status_code=status.HTTP_201_CREATED)

@@ -38,6 +38,15 @@ class GiftOut(Schema):
     effect: str
     icon: str
     combo: bool
+    enabled: bool
+
+
+class GiftPatch(Schema):
+    """An operator's change to a catalogue gift; fields left out stay as they are."""
+
+    price: int | None = Field(default=None, ge=1, le=10_000_000)
+    enabled: bool | None = None
+    sort: int | None = Field(default=None, ge=0, le=10_000)
 
 
 class GiftIn(Schema):

@@ -83,6 +83,19 @@ async def do_create_gift(
     return gift
 
 
+async def do_update_gift(session: AsyncSession, *, tenant_id: int, gift_id: int, **changes: Any) -> Gift:
+    """Change a gift's price, order or availability (a disabled gift cannot be sent; sent gifts
+    keep the price they were paid at in the ledger). Raises GiftNotFound."""
+    gift = await session.get(Gift, gift_id)
+    if gift is None or gift.tenant_id != tenant_id:
+        raise GiftNotFound()
+    for field, value in changes.items():
+        if value is not None:
+            setattr(gift, field, value)
+    await session.flush()
+    return gift
+
+
 # ---- paying ----
 
 
