@@ -14,7 +14,7 @@ import pytest
 from sqlalchemy import func, select
 
 from livecircle.config import EconomySettings
-from livecircle.economy import checkin, ledger, points, service
+from livecircle.economy import checkin, expiry, ledger, points, service
 from livecircle.economy.ledger import AccountRef
 from livecircle.economy.models import PointLot, Transfer
 from livecircle.identity.schemas import Role
@@ -352,10 +352,10 @@ async def test_expiry_removes_exactly_the_expired_remainder_and_the_ledger_stays
             result_of=lambda transfer_id, balances: {},
         )
 
-    removed = await points.expire_points(server.db, rules, now=now)
+    removed = await expiry.expire_points(server.db, rules, now=now)
     assert (removed[viewer.user_id], removed[other_viewer.user_id]) == (20, 0)
     assert (await balance(client, viewer), await balance(client, other_viewer)) == (120, 40)
-    assert await points.expire_points(server.db, rules, now=now) == {}  # nothing twice
+    assert await expiry.expire_points(server.db, rules, now=now) == {}  # nothing twice
     async with server.db.unit_of_work() as session:
         left = await session.scalar(
             select(func.sum(PointLot.remaining)).where(PointLot.user_id == viewer.user_id)

@@ -178,7 +178,7 @@ async def do_buy_freeze(
     Raises FreezeLimitReached, InsufficientBalance, the idempotency errors of ``ledger.post``.
     """
     held = (await get_streak(session, tenant_id=tenant_id, user_id=user_id)).freezes
-    if held >= rules.points.freeze_max and not await points.key_used(
+    if held >= rules.points.freeze_max and not await ledger.key_used(
         session, tenant_id, f"freeze:{user_id}:{key}"
     ):
         raise FreezeLimitReached(freeze_max=rules.points.freeze_max)

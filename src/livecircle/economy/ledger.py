@@ -271,6 +271,12 @@ async def account_id(session: AsyncSession, tenant_id: int, ref: AccountRef) -> 
     return found
 
 
+async def key_used(session: AsyncSession, tenant_id: int, key: str) -> bool:
+    """Whether a transfer was already posted under ``key``."""
+    used = select(Transfer.id).where(Transfer.tenant_id == tenant_id, Transfer.key == key)
+    return await session.scalar(used) is not None
+
+
 async def balance(session: AsyncSession, tenant_id: int, ref: AccountRef) -> int:
     """A wallet's kept balance, or the sum of a journal account's entries (0 if none yet)."""
     condition = (

@@ -7,11 +7,8 @@ so a repeat never pays twice. A rule's daily cap is one conditional upsert of
 concurrency on SQLite and PostgreSQL alike. Every earned point is also one XP (see ``tiers``).
 
 Expiry (``points.expiry_days`` > 0): each earning records a lot that expires that many days
-later. Spending in this module (store, freezes) uses the lots that expire first. At expiry a
-user loses ``min(remaining of expired lots, wallet − remaining of live lots)``: points that have
-not expired are never taken, nor more than the wallet holds (points tipped through the gift path
-do not consume lots, so the wallet, not the lots, bounds what is left). One transfer
-wallet → issuance per user and run, under ``expire:{user}:{last lot id}``.
+later, and spending in this module (store, freezes) uses the lots that expire first; the
+expiry run itself is ``economy.expiry``.
 """
 
 from __future__ import annotations
@@ -28,14 +25,13 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from livecircle.config import EarnRule, EconomySettings
 from livecircle.economy import ledger, tiers
 from livecircle.economy.errors import (
-    ConcurrentChange,
     IdempotencyInFlight,
     PointsCapReached,
     UnknownEarnRule,
 )
 from livecircle.economy.events import PointsEarned
 from livecircle.economy.ledger import AccountRef, Posted
-from livecircle.economy.models import PointLot, PointsDaily, Transfer
+from livecircle.economy.models import PointLot, PointsDaily
 from livecircle.kit.clock import utcnow
 from livecircle.kit.db import Database
 from livecircle.kit.events import emit
@@ -103,7 +99,7 @@ async def do_earn(
     credit = Credit(
         tenant_id, user_id, rule, key, config.points, now, config.daily_cap, "earn", room_id, show_id
     )
-    if await _over_cap(session, credit) and not await key_used(session, tenant_id, key):
+    if await _over_cap(session, credit) and not await ledger.key_used(session, tenant_id, key):
         raise PointsCapReached(rule=rule, daily_cap=credit.cap)
     posted = await do_credit(session, rules, credit)
     result = posted.result
@@ -224,13 +220,6 @@ async def _earned_on(session: AsyncSession, credit: Credit) -> int:
     return int(earned or 0)
 
 
-async def key_used(session: AsyncSession, tenant_id: int, key: str) -> bool:
-    found = await session.scalar(
-        select(Transfer.id).where(Transfer.tenant_id == tenant_id, Transfer.key == key)
-    )
-    return found is not None
-
-
 async def get_balance(session: AsyncSession, tenant_id: int, user_id: int) -> int:
     return await ledger.balance(session, tenant_id, AccountRef.wallet(user_id, CURRENCY))
 
@@ -297,99 +286,6 @@ async def consume_lots(session: AsyncSession, *, tenant_id: int, user_id: int, p
             update(PointLot).where(PointLot.id == lot.id).values(remaining=PointLot.remaining - take)
         )
         points -= take
-
-
-# ---- expiry ----
-
-
-@dataclass(frozen=True, slots=True)
-class _Expiring:
-    lot_ids: list[int]
-    expired: int  # remaining points of lots past expiry
-    live: int  # remaining points of lots not yet expired
-    balance: int
-
-    @property
-    def amount(self) -> int:
-        return min(self.expired, max(0, self.balance - self.live))
-
-
-async def expire_points(
-    db: Database, rules: EconomySettings, *, now: datetime | None = None
-) -> dict[int, int]:
-    """Remove expired points of every user (one unit of work per user): user id → points removed.
-
-    A user whose points moved meanwhile is skipped (ConcurrentChange) and handled by the next run.
-    """
-    now = now or utcnow()
-    async with db.unit_of_work() as session:
-        owners = (
-            await session.execute(
-                select(PointLot.tenant_id, PointLot.user_id)
-                .where(PointLot.expires_at <= now, PointLot.remaining > 0)
-                .distinct()
-            )
-        ).all()
-    removed: dict[int, int] = {}
-    for tenant_id, user_id in owners:
-        try:
-            async with db.unit_of_work() as session:
-                removed[user_id] = await do_expire_points(
-                    session, tenant_id=tenant_id, user_id=user_id, now=now
-                )
-        except ConcurrentChange:
-            continue
-    return removed
-
-
-async def do_expire_points(session: AsyncSession, *, tenant_id: int, user_id: int, now: datetime) -> int:
-    """Remove the user's expired points (the rule is in the module docstring); returns how many.
-
-    Raises ConcurrentChange when the user's points moved between reading and writing.
-    """
-    before = await _expiring(session, tenant_id, user_id, now)
-    if not before.lot_ids:
-        return 0
-    amount = before.amount
-    if amount:
-        await ledger.post(
-            session,
-            tenant_id=tenant_id,
-            key=f"expire:{user_id}:{before.lot_ids[-1]}",
-            kind="expire",
-            legs=[(AccountRef.wallet(user_id, CURRENCY), -amount), (AccountRef.issuance(CURRENCY), amount)],
-            request={"op": "expire", "user": user_id, "points": amount, "lots": before.lot_ids},
-            result_of=lambda transfer_id, balances: {"transfer_id": transfer_id, "points": amount},
-            actor_id=user_id,
-            subject="expire",
-        )
-        after = await _expiring(session, tenant_id, user_id, now)
-        if (after.lot_ids, after.expired, after.live, after.balance + amount) != (
-            before.lot_ids,
-            before.expired,
-            before.live,
-            before.balance,
-        ):
-            raise ConcurrentChange()
-    await session.execute(update(PointLot).where(PointLot.id.in_(before.lot_ids)).values(remaining=0))
-    return amount
-
-
-async def _expiring(session: AsyncSession, tenant_id: int, user_id: int, now: datetime) -> _Expiring:
-    lots = (
-        await session.execute(
-            select(PointLot.id, PointLot.remaining, PointLot.expires_at)
-            .where(PointLot.tenant_id == tenant_id, PointLot.user_id == user_id, PointLot.remaining > 0)
-            .order_by(PointLot.id)
-        )
-    ).all()
-    expired = [lot for lot in lots if lot.expires_at <= now]
-    return _Expiring(
-        lot_ids=[lot.id for lot in expired],
-        expired=sum(int(lot.remaining) for lot in expired),
-        live=sum(int(lot.remaining) for lot in lots if lot.expires_at > now),
-        balance=await get_balance(session, tenant_id, user_id),
-    )
 
 
 # ---- reading ----

@@ -9,7 +9,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
 from livecircle.config import EconomySettings
 from livecircle.economy import ledger
-from livecircle.economy.batcher import GiftSend, batcher_for
+from livecircle.economy.batcher import batcher_for
 from livecircle.economy.errors import (
     GiftNotFound,
     IdempotencyKeyReused,
@@ -17,6 +17,7 @@ from livecircle.economy.errors import (
     TopUpNotFound,
 )
 from livecircle.economy.events import CoinsToppedUp
+from livecircle.economy.gift_batch import GiftSend
 from livecircle.economy.ledger import AccountRef, Posted
 from livecircle.economy.models import Account, DailySpend, Entry, Gift, TopUp, Transfer
 from livecircle.economy.payments import PaymentNotice, PaymentProvider

@@ -1,0 +1,425 @@
+"""One batch of gift sends, decided and written in one transaction with bulk statements.
+
+A batch does in bulk what ``ledger.post`` does for one transfer:
+
+1. on PostgreSQL, a transaction-scoped advisory lock per key (the same lock
+   ``ledger.post`` takes): a key in flight on another node gets 409;
+2. the senders' minor flags and the gifts, read fresh in the batch;
+3. the keys already used: a replay returns the stored result (or 422);
+4. the wallets and today's spending rows are created if missing, then locked
+   (``FOR UPDATE``, in id order; on SQLite the process's one writer holds
+   the database) and every send is decided in arrival order against the
+   locked balances and caps: a send the wallet cannot pay is refused alone;
+5. transfers (each written once, with its result), entries, balances and
+   spending are written in bulk and commit together. The database's CHECK
+   on wallets stays the backstop.
+
+Every send is still one balanced transfer under its idempotency key: the
+ledger's audit cannot tell a batched transfer from any other. The queueing
+(which sends make a batch) is ``economy.batcher``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import date
+from typing import Any, cast
+
+from sqlalchemy import Table, bindparam, func, insert, select, text, tuple_, update
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from livecircle.config import EconomySettings
+from livecircle.economy import ledger
+from livecircle.economy.errors import (
+    GiftNotFound,
+    GiftTooLarge,
+    IdempotencyInFlight,
+    IdempotencyKeyReused,
+    InsufficientBalance,
+    MinorsCannotPay,
+    SpendCapReached,
+)
+from livecircle.economy.ledger import AccountRef, Posted
+from livecircle.economy.models import Account, DailySpend, Entry, Gift, Transfer
+from livecircle.identity.models import User
+from livecircle.kit.clock import utcnow
+from livecircle.kit.errors import AppError, BadRequest, NotFound
+
+ACCOUNTS = cast(Table, Account.__table__)
+TRANSFERS = cast(Table, Transfer.__table__)
+ENTRIES = cast(Table, Entry.__table__)
+SPENDING = cast(Table, DailySpend.__table__)
+
+
+@dataclass(frozen=True, slots=True)
+class GiftSend:
+    tenant_id: int
+    user_id: int
+    host_id: int
+    gift_id: int
+    count: int
+    key: str
+    room_id: int | None = None
+    show_id: int | None = None
+
+    def request(self) -> dict[str, Any]:
+        """What the idempotency key stands for (hashed: the same key must carry the same)."""
+        return {
+            "op": "gift",
+            "user": self.user_id,
+            "gift": self.gift_id,
+            "count": self.count,
+            "host": self.host_id,
+            "room": self.room_id,
+        }
+
+
+@dataclass(slots=True)
+class Job:
+    """One gift send waiting for its batch; ``outcome`` is what the batch decided for it."""
+
+    send: GiftSend
+    rules: EconomySettings
+    future: asyncio.Future[Posted]
+    digest: str = ""
+    gift: Any = None  # the catalogue row
+    total: int = 0
+    legs: list[tuple[AccountRef, int]] = field(default_factory=list)
+    outcome: Posted | AppError | None = None
+
+    @property
+    def claim(self) -> tuple[int, str]:
+        return (self.send.tenant_id, self.send.key)
+
+    @property
+    def cap(self) -> int:
+        return self.rules.daily_cap if self.gift.currency == "coin" else self.rules.daily_points_cap
+
+
+async def write_batch(conn: AsyncConnection, batch: list[Job], *, sqlite: bool) -> None:
+    """Decide every job of ``batch`` (its ``outcome``) and write the transfers of those that
+    pass, in ``conn``'s transaction. On SQLite the caller holds the process's writer lock."""
+    open_jobs = list(batch)
+    if not sqlite:
+        open_jobs = await _lock_keys(conn, open_jobs)
+    open_jobs = await _validate(conn, open_jobs)
+    open_jobs = await _replay(conn, open_jobs)
+    if not open_jobs:
+        return
+    day = utcnow().date()
+    ids, balances = await _lock_accounts(conn, open_jobs)
+    spent = await _lock_spending(conn, open_jobs, day)
+    done = _decide(open_jobs, ids, balances, spent)
+    if done:
+        await _write_transfers(conn, done, ids, day, balances, spent)
+
+
+async def _lock_keys(conn: AsyncConnection, jobs: list[Job]) -> list[Job]:
+    """PostgreSQL: the advisory lock ``ledger.post`` takes, for every key at once."""
+    names = [ledger.lock_name(*job.claim) for job in jobs]
+    rows = await conn.execute(
+        text(
+            "SELECT k, pg_try_advisory_xact_lock(hashtextextended(k, 0)) "
+            "FROM unnest(CAST(:keys AS text[])) AS k"
+        ),
+        {"keys": names},
+    )
+    locked = {row[0]: row[1] for row in rows}
+    open_jobs = []
+    for job, name in zip(jobs, names, strict=True):
+        if locked.get(name):
+            open_jobs.append(job)
+        else:
+            job.outcome = IdempotencyInFlight()
+    return open_jobs
+
+
+async def _validate(conn: AsyncConnection, jobs: list[Job]) -> list[Job]:
+    """The checks of a single send, against fresh rows: minors, the gift, self-gifts, the size."""
+    users = {
+        row.id: row.is_minor
+        for row in await conn.execute(
+            select(User.id, User.is_minor).where(User.id.in_({job.send.user_id for job in jobs}))
+        )
+    }
+    gifts = {
+        row.id: row
+        for row in await conn.execute(
+            select(Gift.id, Gift.tenant_id, Gift.name, Gift.icon, Gift.effect, Gift.price, Gift.currency)
+            .where(Gift.id.in_({job.send.gift_id for job in jobs}))
+            .where(Gift.enabled.is_(True))
+        )
+    }
+    open_jobs = []
+    for job in jobs:
+        send = job.send
+        gift = gifts.get(send.gift_id)
+        if send.user_id not in users:
+            job.outcome = NotFound("No such user")
+        elif users[send.user_id]:
+            job.outcome = MinorsCannotPay()
+        elif gift is None or gift.tenant_id != send.tenant_id:
+            job.outcome = GiftNotFound()
+        elif send.user_id == send.host_id:
+            job.outcome = BadRequest("Hosts cannot send gifts to themselves")
+        elif gift.price * send.count > job.rules.max_gift_send:
+            limit = job.rules.max_gift_send
+            job.outcome = GiftTooLarge(f"One gift send is limited to {limit}", limit=limit)
+        else:
+            job.gift, job.total = gift, gift.price * send.count
+            job.legs = gift_legs(job.rules, send, gift.currency, job.total)
+            open_jobs.append(job)
+    return open_jobs
+
+
+def gift_legs(
+    rules: EconomySettings, send: GiftSend, currency: str, total: int
+) -> list[tuple[AccountRef, int]]:
+    """The sender pays ``total``; the host gets their share, the platform the rest."""
+    host_part = total * rules.host_share_percent // 100
+    legs = [(AccountRef.wallet(send.user_id, currency), -total)]
+    if host_part:
+        legs.append((AccountRef.earnings(send.host_id, currency), host_part))
+    if total - host_part:
+        legs.append((AccountRef.revenue(currency), total - host_part))
+    return legs
+
+
+async def _replay(conn: AsyncConnection, jobs: list[Job]) -> list[Job]:
+    """Keys already used answer with their stored result (or 422 for another request)."""
+    rows = await conn.execute(
+        select(Transfer.id, Transfer.tenant_id, Transfer.key, Transfer.request_hash, Transfer.result).where(
+            Transfer.key.in_({job.send.key for job in jobs})
+        )
+    )
+    used = {(row.tenant_id, row.key): row for row in rows}
+    open_jobs = []
+    for job in jobs:
+        row = used.get(job.claim)
+        if row is None:
+            open_jobs.append(job)
+        elif row.request_hash != job.digest:
+            job.outcome = IdempotencyKeyReused()
+        else:
+            job.outcome = Posted(transfer_id=row.id, result=row.result or {}, replayed=True)
+    return open_jobs
+
+
+async def _lock_accounts(
+    conn: AsyncConnection, jobs: list[Job]
+) -> tuple[dict[tuple[int, AccountRef], int], dict[int, int]]:
+    """Every account the batch touches, created if missing; wallets locked in id order.
+
+    Returns the ids by (tenant, account) and the wallets' balances by id."""
+    refs = {(job.send.tenant_id, ref) for job in jobs for ref, _ in job.legs}
+    where = tuple_(ACCOUNTS.c.tenant_id, ACCOUNTS.c.owner, ACCOUNTS.c.currency, ACCOUNTS.c.kind).in_(
+        [(tenant, ref.owner, ref.currency, ref.kind) for tenant, ref in refs]
+    )
+    found = await _account_rows(conn, where)
+    missing = [
+        {
+            "tenant_id": tenant,
+            "owner": ref.owner,
+            "user_id": ref.user_id,
+            "currency": ref.currency,
+            "kind": ref.kind,
+            "balance": 0,
+        }
+        for tenant, ref in refs
+        if (tenant, ref.owner, ref.currency, ref.kind) not in found
+    ]
+    if missing:
+        await conn.execute(
+            ledger.dialect_insert_for(conn.dialect.name, Account).on_conflict_do_nothing(
+                index_elements=["tenant_id", "owner", "currency", "kind"]
+            ),
+            missing,
+        )
+        found = await _account_rows(conn, where)
+    ids = {(tenant, ref): found[(tenant, ref.owner, ref.currency, ref.kind)] for tenant, ref in refs}
+    wallets = sorted(account for (_, ref), account in ids.items() if ref.keeps_balance)
+    rows = await conn.execute(
+        select(ACCOUNTS.c.id, ACCOUNTS.c.balance)
+        .where(ACCOUNTS.c.id.in_(wallets))
+        .order_by(ACCOUNTS.c.id)
+        .with_for_update()
+    )
+    return ids, {row.id: int(row.balance) for row in rows}
+
+
+async def _account_rows(conn: AsyncConnection, where: Any) -> dict[tuple[int, str, str, str], int]:
+    rows = await conn.execute(
+        select(
+            ACCOUNTS.c.id, ACCOUNTS.c.tenant_id, ACCOUNTS.c.owner, ACCOUNTS.c.currency, ACCOUNTS.c.kind
+        ).where(where)
+    )
+    return {(row.tenant_id, row.owner, row.currency, row.kind): row.id for row in rows}
+
+
+SpendKey = tuple[int, int, str]  # tenant, user, currency (today)
+
+
+async def _lock_spending(conn: AsyncConnection, jobs: list[Job], day: date) -> dict[SpendKey, int]:
+    """Today's spending row of every sender, created at 0 if missing, then locked."""
+    keys = {(job.send.tenant_id, job.send.user_id, job.gift.currency) for job in jobs}
+    await conn.execute(
+        ledger.dialect_insert_for(conn.dialect.name, DailySpend).on_conflict_do_nothing(
+            index_elements=["tenant_id", "user_id", "day", "currency"]
+        ),
+        [{"tenant_id": t, "user_id": u, "day": day, "currency": c, "spent": 0} for t, u, c in keys],
+    )
+    rows = await conn.execute(
+        select(SPENDING.c.tenant_id, SPENDING.c.user_id, SPENDING.c.currency, SPENDING.c.spent)
+        .where(SPENDING.c.day == day)
+        .where(tuple_(SPENDING.c.tenant_id, SPENDING.c.user_id, SPENDING.c.currency).in_(list(keys)))
+        .order_by(SPENDING.c.tenant_id, SPENDING.c.user_id, SPENDING.c.currency)
+        .with_for_update()
+    )
+    return {(row.tenant_id, row.user_id, row.currency): int(row.spent) for row in rows}
+
+
+def _decide(
+    jobs: list[Job],
+    ids: dict[tuple[int, AccountRef], int],
+    balances: dict[int, int],
+    spent: dict[SpendKey, int],
+) -> list[Job]:
+    """In arrival order, against the locked rows: the daily cap first, then the wallet."""
+    done = []
+    for job in jobs:
+        send = job.send
+        where = (send.tenant_id, send.user_id, job.gift.currency)
+        wallet = ids[(send.tenant_id, AccountRef.wallet(send.user_id, job.gift.currency))]
+        today = spent[where] + job.total
+        if today > job.cap:
+            job.outcome = SpendCapReached(cap=job.cap)
+        elif balances[wallet] < job.total:
+            job.outcome = InsufficientBalance()
+        else:
+            spent[where] = today
+            balances[wallet] -= job.total
+            job.outcome = Posted(transfer_id=0, result=_result(job, balances[wallet], today), replayed=False)
+            done.append(job)
+    return done
+
+
+def _result(job: Job, balance: int, today: int) -> dict[str, Any]:
+    """The body of a gift send (``transfer_id`` is filled in once the row exists)."""
+    gift, rules = job.gift, job.rules
+    result: dict[str, Any] = {
+        "transfer_id": 0,
+        "gift": {"id": gift.id, "name": gift.name, "icon": gift.icon, "effect": gift.effect},
+        "count": job.send.count,
+        "currency": gift.currency,
+        "amount": job.total,
+        "host_share": job.total * rules.host_share_percent // 100,
+        "balance": balance,
+        "spent_today": today,
+        "reminder": None,
+    }
+    if gift.currency == "coin" and today >= rules.daily_reminder > today - job.total:
+        result["reminder"] = {"spent_today": today, "threshold": rules.daily_reminder}
+    return result
+
+
+async def _write_transfers(
+    conn: AsyncConnection,
+    jobs: Sequence[Job],
+    ids: dict[tuple[int, AccountRef], int],
+    day: date,
+    balances: dict[int, int],
+    spent: dict[SpendKey, int],
+) -> None:
+    """Everything the decided sends change, in bulk: transfers, entries, wallets, spending."""
+    transfer_ids = await _new_transfer_ids(conn, len(jobs))
+    rows = []
+    for job, transfer_id in zip(jobs, transfer_ids, strict=True):
+        assert isinstance(job.outcome, Posted)
+        result = {**job.outcome.result, "transfer_id": transfer_id}
+        job.outcome = Posted(transfer_id=transfer_id, result=result, replayed=False)
+        rows.append(
+            {
+                "id": transfer_id,
+                "tenant_id": job.send.tenant_id,
+                "key": job.send.key,
+                "request_hash": job.digest,
+                "kind": "gift",
+                "currency": job.gift.currency,
+                "amount": job.total,
+                "actor_id": job.send.user_id,
+                "room_id": job.send.room_id,
+                "show_id": job.send.show_id,
+                "subject": f"gift:{job.gift.id}",
+                "result": result,
+            }
+        )
+    await conn.execute(insert(TRANSFERS), rows)
+    await conn.execute(
+        insert(ENTRIES),
+        [
+            {"transfer_id": transfer_id, "account_id": ids[(job.send.tenant_id, ref)], "amount": amount}
+            for job, transfer_id in zip(jobs, transfer_ids, strict=True)
+            for ref, amount in job.legs
+        ],
+    )
+    wallets = sorted({ids[(job.send.tenant_id, job.legs[0][0])] for job in jobs})
+    senders = sorted({(job.send.tenant_id, job.send.user_id, job.gift.currency) for job in jobs})
+    if conn.dialect.name == "postgresql":  # one statement each, the arrays encoded by the driver
+        await conn.execute(
+            text(
+                "UPDATE economy_account AS a SET balance = v.balance "
+                "FROM unnest(CAST(:ids AS bigint[]), CAST(:balances AS bigint[])) AS v(id, balance) "
+                "WHERE a.id = v.id"
+            ),
+            {"ids": wallets, "balances": [balances[wallet] for wallet in wallets]},
+        )
+        await conn.execute(
+            text(
+                "UPDATE economy_daily_spend AS d SET spent = v.spent "
+                "FROM unnest(CAST(:tenants AS int[]), CAST(:users AS int[]), CAST(:currencies AS text[]), "
+                "CAST(:spent AS bigint[])) AS v(tenant_id, user_id, currency, spent) "
+                "WHERE d.tenant_id = v.tenant_id AND d.user_id = v.user_id "
+                "AND d.currency = v.currency AND d.day = :day"
+            ),
+            {
+                "tenants": [t for t, _, _ in senders],
+                "users": [u for _, u, _ in senders],
+                "currencies": [c for _, _, c in senders],
+                "spent": [spent[sender] for sender in senders],
+                "day": day,
+            },
+        )
+        return
+    await conn.execute(
+        update(ACCOUNTS).where(ACCOUNTS.c.id == bindparam("aid")).values(balance=bindparam("bal")),
+        [{"aid": wallet, "bal": balances[wallet]} for wallet in wallets],
+    )
+    await conn.execute(
+        update(SPENDING)
+        .where(SPENDING.c.tenant_id == bindparam("t"))
+        .where(SPENDING.c.user_id == bindparam("u"))
+        .where(SPENDING.c.day == bindparam("d"))
+        .where(SPENDING.c.currency == bindparam("c"))
+        .values(spent=bindparam("s")),
+        [{"t": t, "u": u, "d": day, "c": c, "s": spent[(t, u, c)]} for t, u, c in senders],
+    )
+
+
+async def _new_transfer_ids(conn: AsyncConnection, count: int) -> list[int]:
+    """Ids for ``count`` new transfers, so each row is written once, with its result.
+
+    PostgreSQL draws them from the column's sequence; on SQLite this
+    transaction already holds the database's only write lock (the spending
+    rows were written), so the ids after the largest are free."""
+    if conn.dialect.name == "postgresql":
+        drawn = await conn.scalars(
+            text(
+                "SELECT nextval(pg_get_serial_sequence('economy_transfer', 'id')) FROM generate_series(1, :n)"
+            ),
+            {"n": count},
+        )
+        return sorted(drawn.all())
+    last = await conn.scalar(select(func.coalesce(func.max(TRANSFERS.c.id), 0)))
+    return list(range(int(last or 0) + 1, int(last or 0) + 1 + count))
