@@ -20,6 +20,7 @@ from sqlalchemy import text
 
 from livecircle import __version__
 from livecircle.config import Settings, get_settings
+from livecircle.economy.batcher import close_batcher
 from livecircle.economy.payments import SandboxProvider
 from livecircle.economy.points_routes import router as points_router
 from livecircle.economy.routes import router as economy_router
@@ -139,6 +140,7 @@ async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
         await engine.stop()
         await peaks.stop()
         await hub.stop()
+        await close_batcher(db.engine)
         await db.dispose()
 
 

@@ -101,6 +101,13 @@ class GiftBatcher:
 _batchers: weakref.WeakKeyDictionary[AsyncEngine, GiftBatcher] = weakref.WeakKeyDictionary()
 
 
+async def close_batcher(engine: AsyncEngine) -> None:
+    """Close the batcher of ``engine`` (its own connections), if one was started."""
+    batcher = _batchers.pop(engine, None)
+    if batcher is not None:
+        await batcher.engine.dispose()
+
+
 def batcher_for(engine: AsyncEngine) -> GiftBatcher:
     """The batcher of ``engine`` in the running event loop."""
     batcher = _batchers.get(engine)
