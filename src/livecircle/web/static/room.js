@@ -1,7 +1,8 @@
 /* livecircle room page: player (hls.js), realtime socket, chat, danmaku, likes and moderation;
- * gifts and the contribution ranking live in gifts.js. Protocol: docs/realtime.md.
+ * gifts and the contribution ranking live in gifts.js, shared helpers in kit.js. Protocol: docs/realtime.md.
  * No build step: an ES module (for the import), the rest plain ES2017 in an IIFE. */
 import { mountGifts } from "./gifts.js";
+import { el, format, newKey } from "./kit.js";
 
 (function () {
   "use strict";
@@ -41,26 +42,14 @@ import { mountGifts } from "./gifts.js";
   var SUMMARY_WINDOW_MS = 1000;   // chat_summary events within this window update one line
   var EMOJI = ["👍", "❤️", "😂", "🎉", "🔥", "👏", "😍", "🤣", "🙏", "💯", "😭", "🥰",
     "😎", "🤔", "👀", "🌹", "🎁", "✨", "💪", "🙌", "😅", "😁", "🥳", "💖"];
-  var sid = (window.crypto && crypto.randomUUID) ? crypto.randomUUID() : String(Math.random()).slice(2);
+  var sid = newKey();
   var signedIn = !!config.signedIn;
   var canModerate = !!(config.canModerate || config.canManage);
   var me = null;
   var session = { connected: false, me: null };  // for tests and debugging: the socket has said hello
   window.lcRoom = session;
 
-  function t(key, values) {
-    var template = text[key] || key;
-    return template.replace(/%\((\w+)\)s/g, function (_m, name) {
-      return values && values[name] !== undefined ? String(values[name]) : "";
-    });
-  }
-
-  function el(tag, className, content) {
-    var node = document.createElement(tag);
-    if (className) { node.className = className; }
-    if (content !== undefined) { node.textContent = content; }
-    return node;
-  }
+  function t(key, values) { return format(text[key] || key, values); }
 
   function clock(iso) {
     var date = new Date(iso);
