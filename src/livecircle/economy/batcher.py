@@ -19,7 +19,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from livecircle.config import EconomySettings
 from livecircle.economy import ledger
 from livecircle.economy.errors import IdempotencyInFlight
-from livecircle.economy.gift_batch import GiftSend, Job, write_batch
+from livecircle.economy.gift_batch import GiftSend, Job, Known, write_batch
 from livecircle.economy.ledger import Posted
 from livecircle.kit.db import make_engine
 from livecircle.kit.errors import AppError
@@ -38,6 +38,7 @@ class GiftBatcher:
         self.loop = asyncio.get_running_loop()
         self._queue: list[Job] = []
         self._drainer: asyncio.Task[None] | None = None
+        self.known = Known()
 
     async def send(self, rules: EconomySettings, send: GiftSend) -> Posted:
         """Post one gift send. Raises what ``economy.service.do_send_gift`` documents."""
@@ -92,7 +93,12 @@ class GiftBatcher:
             await writer.acquire()
         try:
             async with self.engine.begin() as conn:
-                await write_batch(conn, batch, sqlite=writer is not None)
+                seen = await write_batch(conn, batch, self.known, sqlite=writer is not None)
+        except BaseException:
+            self.known = Known()  # a failure may have made some of it untrue
+            raise
+        else:
+            self.known.keep(seen)
         finally:
             if writer is not None:
                 writer.release()

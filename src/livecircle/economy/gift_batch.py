@@ -27,7 +27,7 @@ from dataclasses import dataclass, field
 from datetime import date
 from typing import Any, cast
 
-from sqlalchemy import Table, bindparam, func, insert, select, text, tuple_, update
+from sqlalchemy import Table, func, select, text, tuple_
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from livecircle.config import EconomySettings
@@ -44,6 +44,7 @@ from livecircle.economy.errors import (
 from livecircle.economy.ledger import AccountRef, Posted
 from livecircle.economy.models import Account, DailySpend, Entry, Gift, Transfer
 from livecircle.identity.models import User
+from livecircle.kit import bulk
 from livecircle.kit.clock import utcnow
 from livecircle.kit.errors import AppError, BadRequest, NotFound
 
@@ -98,22 +99,58 @@ class Job:
         return self.rules.daily_cap if self.gift.currency == "coin" else self.rules.daily_points_cap
 
 
-async def write_batch(conn: AsyncConnection, batch: list[Job], *, sqlite: bool) -> None:
+SpendKey = tuple[int, int, str]  # tenant, user, currency (today)
+KNOWN_ACCOUNTS_LIMIT = 200_000
+
+
+@dataclass(slots=True)
+class Seen:
+    """Rows one batch found or created: worth remembering once it has committed."""
+
+    accounts: dict[tuple[int, AccountRef], int] = field(default_factory=dict)
+    spending: set[SpendKey] = field(default_factory=set)
+
+
+@dataclass(slots=True)
+class Known:
+    """Rows committed batches have seen exist (accounts are never deleted; spending rows stay
+    for their day), so a batch need not look for them or create them again."""
+
+    accounts: dict[tuple[int, AccountRef], int] = field(default_factory=dict)
+    spending: set[SpendKey] = field(default_factory=set)
+    day: date | None = None
+
+    def keep(self, seen: Seen) -> None:
+        if len(self.accounts) > KNOWN_ACCOUNTS_LIMIT:
+            self.accounts.clear()
+        self.accounts.update(seen.accounts)
+        self.spending |= seen.spending
+
+    def spending_on(self, day: date) -> set[SpendKey]:
+        if day != self.day:
+            self.day, self.spending = day, set()
+        return self.spending
+
+
+async def write_batch(conn: AsyncConnection, batch: list[Job], known: Known, *, sqlite: bool) -> Seen:
     """Decide every job of ``batch`` (its ``outcome``) and write the transfers of those that
-    pass, in ``conn``'s transaction. On SQLite the caller holds the process's writer lock."""
+    pass, in ``conn``'s transaction. On SQLite the caller holds the process's writer lock;
+    the caller passes what it returns to ``known.keep`` once the transaction has committed."""
     open_jobs = list(batch)
     if not sqlite:
         open_jobs = await _lock_keys(conn, open_jobs)
     open_jobs = await _validate(conn, open_jobs)
     open_jobs = await _replay(conn, open_jobs)
+    seen = Seen()
     if not open_jobs:
-        return
+        return seen
     day = utcnow().date()
-    ids, balances = await _lock_accounts(conn, open_jobs)
-    spent = await _lock_spending(conn, open_jobs, day)
+    ids, balances = await _lock_accounts(conn, open_jobs, known, seen)
+    spent = await _lock_spending(conn, open_jobs, day, known, seen)
     done = _decide(open_jobs, ids, balances, spent)
     if done:
         await _write_transfers(conn, done, ids, day, balances, spent)
+    return seen
 
 
 async def _lock_keys(conn: AsyncConnection, jobs: list[Job]) -> list[Job]:
@@ -208,37 +245,42 @@ async def _replay(conn: AsyncConnection, jobs: list[Job]) -> list[Job]:
 
 
 async def _lock_accounts(
-    conn: AsyncConnection, jobs: list[Job]
+    conn: AsyncConnection, jobs: list[Job], known: Known, seen: Seen
 ) -> tuple[dict[tuple[int, AccountRef], int], dict[int, int]]:
     """Every account the batch touches, created if missing; wallets locked in id order.
 
     Returns the ids by (tenant, account) and the wallets' balances by id."""
     refs = {(job.send.tenant_id, ref) for job in jobs for ref, _ in job.legs}
-    where = tuple_(ACCOUNTS.c.tenant_id, ACCOUNTS.c.owner, ACCOUNTS.c.currency, ACCOUNTS.c.kind).in_(
-        [(tenant, ref.owner, ref.currency, ref.kind) for tenant, ref in refs]
-    )
-    found = await _account_rows(conn, where)
-    missing = [
-        {
-            "tenant_id": tenant,
-            "owner": ref.owner,
-            "user_id": ref.user_id,
-            "currency": ref.currency,
-            "kind": ref.kind,
-            "balance": 0,
-        }
-        for tenant, ref in refs
-        if (tenant, ref.owner, ref.currency, ref.kind) not in found
-    ]
-    if missing:
-        await conn.execute(
-            ledger.dialect_insert_for(conn.dialect.name, Account).on_conflict_do_nothing(
-                index_elements=["tenant_id", "owner", "currency", "kind"]
-            ),
-            missing,
+    ids = {ref: known.accounts[ref] for ref in refs if ref in known.accounts}
+    unknown = refs - ids.keys()
+    if unknown:
+        where = tuple_(ACCOUNTS.c.tenant_id, ACCOUNTS.c.owner, ACCOUNTS.c.currency, ACCOUNTS.c.kind).in_(
+            [(tenant, ref.owner, ref.currency, ref.kind) for tenant, ref in unknown]
         )
         found = await _account_rows(conn, where)
-    ids = {(tenant, ref): found[(tenant, ref.owner, ref.currency, ref.kind)] for tenant, ref in refs}
+        missing = [
+            {
+                "tenant_id": tenant,
+                "owner": ref.owner,
+                "user_id": ref.user_id,
+                "currency": ref.currency,
+                "kind": ref.kind,
+                "balance": 0,
+            }
+            for tenant, ref in unknown
+            if (tenant, ref.owner, ref.currency, ref.kind) not in found
+        ]
+        if missing:
+            await conn.execute(
+                ledger.dialect_insert_for(conn.dialect.name, Account).on_conflict_do_nothing(
+                    index_elements=["tenant_id", "owner", "currency", "kind"]
+                ),
+                missing,
+            )
+            found = await _account_rows(conn, where)
+        for tenant, ref in unknown:
+            ids[(tenant, ref)] = found[(tenant, ref.owner, ref.currency, ref.kind)]
+        seen.accounts.update({ref: ids[ref] for ref in unknown})
     wallets = sorted(account for (_, ref), account in ids.items() if ref.keeps_balance)
     rows = await conn.execute(
         select(ACCOUNTS.c.id, ACCOUNTS.c.balance)
@@ -258,18 +300,20 @@ async def _account_rows(conn: AsyncConnection, where: Any) -> dict[tuple[int, st
     return {(row.tenant_id, row.owner, row.currency, row.kind): row.id for row in rows}
 
 
-SpendKey = tuple[int, int, str]  # tenant, user, currency (today)
-
-
-async def _lock_spending(conn: AsyncConnection, jobs: list[Job], day: date) -> dict[SpendKey, int]:
+async def _lock_spending(
+    conn: AsyncConnection, jobs: list[Job], day: date, known: Known, seen: Seen
+) -> dict[SpendKey, int]:
     """Today's spending row of every sender, created at 0 if missing, then locked."""
     keys = {(job.send.tenant_id, job.send.user_id, job.gift.currency) for job in jobs}
-    await conn.execute(
-        ledger.dialect_insert_for(conn.dialect.name, DailySpend).on_conflict_do_nothing(
-            index_elements=["tenant_id", "user_id", "day", "currency"]
-        ),
-        [{"tenant_id": t, "user_id": u, "day": day, "currency": c, "spent": 0} for t, u, c in keys],
-    )
+    new = keys - known.spending_on(day)
+    if new:
+        await conn.execute(
+            ledger.dialect_insert_for(conn.dialect.name, DailySpend).on_conflict_do_nothing(
+                index_elements=["tenant_id", "user_id", "day", "currency"]
+            ),
+            [{"tenant_id": t, "user_id": u, "day": day, "currency": c, "spent": 0} for t, u, c in new],
+        )
+        seen.spending.update(new)
     rows = await conn.execute(
         select(SPENDING.c.tenant_id, SPENDING.c.user_id, SPENDING.c.currency, SPENDING.c.spent)
         .where(SPENDING.c.day == day)
@@ -355,9 +399,10 @@ async def _write_transfers(
                 "result": result,
             }
         )
-    await conn.execute(insert(TRANSFERS), rows)
-    await conn.execute(
-        insert(ENTRIES),
+    await bulk.insert_rows(conn, TRANSFERS, rows)
+    await bulk.insert_rows(
+        conn,
+        ENTRIES,
         [
             {"transfer_id": transfer_id, "account_id": ids[(job.send.tenant_id, ref)], "amount": amount}
             for job, transfer_id in zip(jobs, transfer_ids, strict=True)
@@ -365,45 +410,16 @@ async def _write_transfers(
         ],
     )
     wallets = sorted({ids[(job.send.tenant_id, job.legs[0][0])] for job in jobs})
+    await bulk.update_rows(conn, ACCOUNTS, ["id"], [{"id": w, "balance": balances[w]} for w in wallets])
     senders = sorted({(job.send.tenant_id, job.send.user_id, job.gift.currency) for job in jobs})
-    if conn.dialect.name == "postgresql":  # one statement each, the arrays encoded by the driver
-        await conn.execute(
-            text(
-                "UPDATE economy_account AS a SET balance = v.balance "
-                "FROM unnest(CAST(:ids AS bigint[]), CAST(:balances AS bigint[])) AS v(id, balance) "
-                "WHERE a.id = v.id"
-            ),
-            {"ids": wallets, "balances": [balances[wallet] for wallet in wallets]},
-        )
-        await conn.execute(
-            text(
-                "UPDATE economy_daily_spend AS d SET spent = v.spent "
-                "FROM unnest(CAST(:tenants AS int[]), CAST(:users AS int[]), CAST(:currencies AS text[]), "
-                "CAST(:spent AS bigint[])) AS v(tenant_id, user_id, currency, spent) "
-                "WHERE d.tenant_id = v.tenant_id AND d.user_id = v.user_id "
-                "AND d.currency = v.currency AND d.day = :day"
-            ),
-            {
-                "tenants": [t for t, _, _ in senders],
-                "users": [u for _, u, _ in senders],
-                "currencies": [c for _, _, c in senders],
-                "spent": [spent[sender] for sender in senders],
-                "day": day,
-            },
-        )
-        return
-    await conn.execute(
-        update(ACCOUNTS).where(ACCOUNTS.c.id == bindparam("aid")).values(balance=bindparam("bal")),
-        [{"aid": wallet, "bal": balances[wallet]} for wallet in wallets],
-    )
-    await conn.execute(
-        update(SPENDING)
-        .where(SPENDING.c.tenant_id == bindparam("t"))
-        .where(SPENDING.c.user_id == bindparam("u"))
-        .where(SPENDING.c.day == bindparam("d"))
-        .where(SPENDING.c.currency == bindparam("c"))
-        .values(spent=bindparam("s")),
-        [{"t": t, "u": u, "d": day, "c": c, "s": spent[(t, u, c)]} for t, u, c in senders],
+    await bulk.update_rows(
+        conn,
+        SPENDING,
+        ["tenant_id", "user_id", "day", "currency"],
+        [
+            {"tenant_id": t, "user_id": u, "day": day, "currency": c, "spent": spent[(t, u, c)]}
+            for t, u, c in senders
+        ],
     )
 
 
