@@ -79,6 +79,7 @@ async def test_a_check_in_streak_grows_day_by_day_and_pays_its_bonus_once_a_day(
     assert (again.json()["points"], again.json()["created"]) == (8, False)
     status = (await client.get("/api/v1/checkin", headers=viewer.headers)).json()
     assert (status["streak"], status["best_streak"], status["checked_in_today"]) == (4, 4, True)
+    assert status["freeze_price"] == server.settings.economy.points.freeze_price
     assert await balance(client, viewer) == 5 + 6 + 7 + 8
     today_rules = (await client.get("/api/v1/points", headers=viewer.headers)).json()["today"]
     assert {r["rule"]: r["earned"] for r in today_rules}["checkin"] == 8

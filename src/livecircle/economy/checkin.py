@@ -218,6 +218,7 @@ class CheckInStatus:
     best_streak: int
     freezes: int
     freeze_max: int
+    freeze_price: int  # points for one more freeze
     checked_in_today: bool
     last_checkin: date | None
     today_points: int  # paid today, or what checking in today would pay
@@ -243,6 +244,7 @@ async def get_check_in_status(
         best_streak=current.best_streak,
         freezes=freezes,
         freeze_max=rules.points.freeze_max,
+        freeze_price=rules.points.freeze_price,
         checked_in_today=done is not None,
         last_checkin=current.last_checkin,
         today_points=paid,

@@ -151,6 +151,7 @@ class CheckInStatusOut(Schema):
     best_streak: int
     freezes: int
     freeze_max: int
+    freeze_price: int = Field(description="Points one more freeze costs")
     checked_in_today: bool
     last_checkin: date | None
     today_points: int = Field(description="Points today's check-in paid, or would pay")

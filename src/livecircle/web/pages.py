@@ -144,6 +144,14 @@ async def wallet_page(request: Request, principal: CurrentPrincipal) -> Response
     return _render(request, "wallet.html", principal, is_host=is_host)
 
 
+@router.get("/points")
+async def points_page(request: Request, principal: CurrentPrincipal, settings: AppSettings) -> Response:
+    if not principal.is_authenticated:
+        return RedirectResponse("/login?next=/points", status_code=303)
+    price = settings.economy.points.freeze_price  # also in GET /api/v1/checkin, for other clients
+    return _render(request, "points.html", principal, freeze_price=price)
+
+
 @router.get("/console/gifts")
 async def console_gifts(request: Request, session: DbSession, principal: CurrentPrincipal) -> Response:
     if not principal.is_authenticated:
