@@ -1,5 +1,5 @@
 """The interaction runtime of one process: word filters, the chat pipeline, the
-batched writer and the like counter, started and stopped together."""
+batched writer, chat points and the like counter, started and stopped together."""
 
 from __future__ import annotations
 
@@ -8,6 +8,7 @@ from typing import Annotated, cast
 from fastapi import Depends, Request
 
 from livecircle.config import Settings
+from livecircle.interaction.earnings import ChatEarnings
 from livecircle.interaction.gifts import Combos
 from livecircle.interaction.likes import LikeCounter
 from livecircle.interaction.pipeline import ChatPipeline
@@ -22,7 +23,10 @@ class ChatEngine:
     def __init__(self, db: Database, hub: Hub, settings: Settings, *, node_id: int | None = None) -> None:
         self.hub = hub
         self.filters = FilterRegistry(db)
-        self.writer = ChatWriter(db, interval=settings.chat.write_interval_ms / 1000)
+        self.earnings = ChatEarnings(db, settings)
+        self.writer = ChatWriter(
+            db, interval=settings.chat.write_interval_ms / 1000, on_stored=self.earnings.stored
+        )
         self.likes = LikeCounter(db, hub)
         self.pipeline = ChatPipeline(
             db,
@@ -37,11 +41,13 @@ class ChatEngine:
 
     def start(self) -> None:
         self.writer.start()
+        self.earnings.start()
         self.likes.start()
 
     async def stop(self) -> None:
         await self.likes.stop()
         await self.writer.stop()
+        await self.earnings.stop()  # after the writer: its last lines still earn
 
 
 def get_chat_engine(request: Request) -> ChatEngine:

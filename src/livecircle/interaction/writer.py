@@ -9,6 +9,7 @@ dropped and counted, so a dead database cannot exhaust the process.
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Callable
 from typing import Any
 
 from sqlalchemy import insert
@@ -20,9 +21,17 @@ from livecircle.kit.db import Database
 
 class ChatWriter:
     def __init__(
-        self, db: Database, *, interval: float = 0.2, batch_size: int = 1000, max_pending: int = 200_000
+        self,
+        db: Database,
+        *,
+        interval: float = 0.2,
+        batch_size: int = 1000,
+        max_pending: int = 200_000,
+        on_stored: Callable[[list[dict[str, Any]]], None] | None = None,
     ) -> None:
+        """``on_stored`` gets each batch once it has committed (it must only queue work)."""
         self.db = db
+        self.on_stored = on_stored
         self.interval = interval
         self.batch_size = batch_size
         self.max_pending = max_pending
@@ -66,5 +75,7 @@ class ChatWriter:
                     if mentions:
                         await session.execute(insert(Mention), mentions)
                 del self.pending[: len(batch)]
+                if self.on_stored is not None:
+                    self.on_stored(batch)
                 self.written += len(batch)
                 self.batches += 1
