@@ -250,7 +250,16 @@ async def test_operators_add_gifts_others_get_403(stage: Stage) -> None:
     await form.locator("[type=submit]").click()
     row = page.locator("#gift-table tr.added")
     await row.wait_for()
-    assert await row.locator("td").all_inner_texts() == ["🎆", name, "88 金币", "顶部横幅", "上架中"]
+    assert await row.locator("td").all_inner_texts() == ["🎆", name, "88 金币", "顶部横幅", "上架中", "下架"]
+    catalogue = (await stage.http.get("/api/v1/gifts", headers=_host(stage))).json()
+    assert any(g["name"] == name for g in catalogue)
+    mine = page.locator("#gift-table tr", has_text=name)
+    await mine.locator(".gift-sale button", has_text="下架").click()
+    await page.locator("#gift-table tr", has_text=name).locator("td", has_text="已停用").wait_for()
+    catalogue = (await stage.http.get("/api/v1/gifts", headers=_host(stage))).json()
+    assert not any(g["name"] == name for g in catalogue)  # off sale: not in the viewers' panel
+    await page.locator("#gift-table tr", has_text=name).locator(".gift-sale button", has_text="上架").click()
+    await page.locator("#gift-table tr", has_text=name).locator("td", has_text="上架中").wait_for()
     catalogue = (await stage.http.get("/api/v1/gifts", headers=_host(stage))).json()
     assert any(g["name"] == name for g in catalogue)
     # The server applies the API's rules to the form too (here without the browser's checks).

@@ -182,6 +182,16 @@ async def console_add_gift(
     return RedirectResponse(f"/console/gifts?added={gift.id}", status_code=303)
 
 
+@router.post("/console/gifts/{gift_id}/sale", dependencies=[CsrfChecked])
+async def console_gift_sale(
+    gift_id: int, session: DbSession, principal: CurrentPrincipal, enabled: Annotated[bool, Form()]
+) -> Response:
+    """Put a gift on sale or take it off (a gift off sale cannot be sent)."""
+    tenant_id = operator_tenant(principal, "the gift catalogue")
+    await economy_service.do_update_gift(session, tenant_id=tenant_id, gift_id=gift_id, enabled=enabled)
+    return RedirectResponse("/console/gifts", status_code=303)
+
+
 async def _gift_page(
     request: Request, session: DbSession, principal: Any, status_code: int = 200, **context: Any
 ) -> Response:
