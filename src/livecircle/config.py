@@ -146,6 +146,17 @@ class EconomySettings(BaseModel):
     tiers: TierSettings = TierSettings()
 
 
+class CommerceSettings(BaseModel):
+    """Live commerce: unpaid orders, quantities, the flash-sale gate."""
+
+    order_timeout_seconds: int = Field(default=900, ge=1)  # an unpaid order releases its stock
+    max_quantity: int = Field(default=99, ge=1)  # units of one SKU in one order
+    max_pins: int = Field(default=3, ge=1)  # cards highlighted at once per show
+    # Several nodes: the Redis gate answers "sold out" before the database is touched; a
+    # reservation not confirmed by an order within this many seconds is repaired.
+    gate_reconcile_after_seconds: float = Field(default=30.0, gt=0)
+
+
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(
         env_prefix="LIVECIRCLE_", env_nested_delimiter="__", env_file=".env", extra="ignore"
@@ -167,6 +178,7 @@ class Settings(BaseSettings):
     realtime: RealtimeSettings = RealtimeSettings()
     chat: ChatSettings = ChatSettings()
     economy: EconomySettings = EconomySettings()
+    commerce: CommerceSettings = CommerceSettings()
 
     @model_validator(mode="after")
     def _refuse_placeholder_secret(self) -> Settings:

@@ -19,6 +19,9 @@ from redis.asyncio import Redis
 from sqlalchemy import text
 
 from livecircle import __version__
+from livecircle.commerce import tasks as commerce_tasks
+from livecircle.commerce.order_routes import router as orders_router
+from livecircle.commerce.routes import router as commerce_router
 from livecircle.config import Settings, get_settings
 from livecircle.economy.batcher import close_batcher
 from livecircle.economy.payments import SandboxProvider
@@ -33,6 +36,7 @@ from livecircle.interaction.routes import router as interaction_router
 from livecircle.kit.db import Database
 from livecircle.kit.errors import install_error_handlers
 from livecircle.kit.i18n import Translator, load_catalogs
+from livecircle.kit.jobs import JobRunner
 from livecircle.kit.logging import configure_logging
 from livecircle.kit.metrics import HTTP_LATENCY, HTTP_REQUESTS
 from livecircle.kit.templating import Pages
@@ -82,6 +86,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         interaction_router,
         economy_router,
         points_router,
+        commerce_router,
+        orders_router,
         moderation_router,
         delivery_router,
         hooks_router,
@@ -114,6 +120,10 @@ async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
     ingest = EmbeddedIngest(db, settings) if settings.media.adapter == "embedded" else None
     live_tasks.subscribe(db.bus, hub, settings, ingest.kick if ingest else None)
     interaction_tasks.subscribe(db, hub, engine)
+    commerce_tasks.subscribe(db, hub)
+    runner = JobRunner(db)
+    commerce_tasks.register_jobs(runner, db, hub)
+    app.state.jobs = runner
     peaks = PeakRecorder(db)
     hub.presence_listeners.append(peaks.observe)
     app.state.db, app.state.hub, app.state.gateway, app.state.ingest = db, hub, gateway, ingest
@@ -124,6 +134,7 @@ async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
     if ingest is not None:
         await ingest.start()
     sweeper = asyncio.create_task(live_tasks.sweep_stale_shows(db, settings), name="stale-show-sweeper")
+    runner.start()
     # Everything loaded so far lives as long as the process: keep the cyclic collector off it,
     # and collect the young generation less often (profiled: a joining crowd spent a third of
     # the CPU in gc before this).
@@ -133,6 +144,7 @@ async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
         yield
     finally:
         sweeper.cancel()
+        await runner.stop()
         with contextlib.suppress(asyncio.CancelledError):
             await sweeper
         if ingest is not None:

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 
 def load_all() -> None:
+    import livecircle.commerce.models
     import livecircle.economy.models
     import livecircle.identity.models
     import livecircle.interaction.models
+    import livecircle.kit.jobs
     import livecircle.live.models
     import livecircle.moderation.models  # noqa: F401

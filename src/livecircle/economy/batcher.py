@@ -21,7 +21,7 @@ from livecircle.economy import ledger
 from livecircle.economy.errors import IdempotencyInFlight
 from livecircle.economy.gift_batch import GiftSend, Job, Known, write_batch
 from livecircle.economy.ledger import Posted
-from livecircle.kit.db import make_engine
+from livecircle.kit.db import make_engine, sqlite_writer
 from livecircle.kit.errors import AppError
 
 MAX_BATCH = 256
@@ -86,9 +86,7 @@ class GiftBatcher:
                 job.future.set_exception(job.outcome)
 
     async def _write(self, batch: list[Job]) -> None:
-        writer = (
-            ledger.sqlite_writer(self.source.sync_engine) if self.engine.dialect.name == "sqlite" else None
-        )
+        writer = sqlite_writer(self.source.sync_engine) if self.engine.dialect.name == "sqlite" else None
         if writer is not None:
             await writer.acquire()
         try:

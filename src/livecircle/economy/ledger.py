@@ -19,15 +19,15 @@ balance is the sum of their entries, so a popular host is not one hot row.
 
 from __future__ import annotations
 
-import asyncio
 import hashlib
 import weakref
-from collections.abc import Awaitable, Callable, Mapping, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
+from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from typing import Any, cast
 
 import orjson
-from sqlalchemy import CursorResult, Engine, event, func, insert, select, text, update
+from sqlalchemy import CursorResult, Engine, func, insert, select, text, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -37,6 +37,7 @@ from livecircle.economy.errors import (
     InsufficientBalance,
 )
 from livecircle.economy.models import Account, Entry, Transfer
+from livecircle.kit.db import one_sqlite_writer
 
 CURRENCIES = ("coin", "point")
 BALANCE_KINDS = ("wallet",)
@@ -86,12 +87,32 @@ _account_ids: weakref.WeakKeyDictionary[Engine, dict[tuple[int, AccountRef], int
 )
 # Keys being posted by this process (a duplicate arriving meanwhile gets 409).
 in_flight: set[tuple[int, str]] = set()
-_sqlite_writers: weakref.WeakKeyDictionary[Engine, asyncio.Lock] = weakref.WeakKeyDictionary()
-_WRITER_LOCK = "economy.sqlite_writer"
 
 
 def request_hash(request: Mapping[str, Any]) -> str:
     return hashlib.sha256(orjson.dumps(request, option=orjson.OPT_SORT_KEYS)).hexdigest()
+
+
+@asynccontextmanager
+async def claimed(session: AsyncSession, tenant_id: int, key: str) -> AsyncIterator[None]:
+    """Hold the idempotency key ``key`` for the session's transaction, so that a duplicate
+    arriving meanwhile gets IdempotencyInFlight (409) instead of racing: in this process by
+    a set, across processes by PostgreSQL's advisory lock; on SQLite by its one writer."""
+    claim = (tenant_id, key)
+    if claim in in_flight:
+        raise IdempotencyInFlight()
+    in_flight.add(claim)
+    try:
+        await one_sqlite_writer(session)
+        if session.get_bind().dialect.name == "postgresql":
+            locked = await session.scalar(
+                select(func.pg_try_advisory_xact_lock(func.hashtextextended(lock_name(tenant_id, key), 0)))
+            )
+            if not locked:
+                raise IdempotencyInFlight()
+        yield
+    finally:
+        in_flight.discard(claim)
 
 
 async def post(
@@ -115,18 +136,7 @@ async def post(
     """
     _check_legs(legs)
     digest = request_hash(request)
-    claim = (tenant_id, key)
-    if claim in in_flight:
-        raise IdempotencyInFlight()
-    in_flight.add(claim)
-    try:
-        await _one_sqlite_writer(session)
-        if session.get_bind().dialect.name == "postgresql":
-            locked = await session.scalar(
-                select(func.pg_try_advisory_xact_lock(func.hashtextextended(lock_name(tenant_id, key), 0)))
-            )
-            if not locked:
-                raise IdempotencyInFlight()
+    async with claimed(session, tenant_id, key):
         amount = sum(amount for _, amount in legs if amount > 0)
         currency = legs[0][0].currency
         values = {
@@ -163,32 +173,6 @@ async def post(
         result = result_of(transfer_id, balances)
         await session.execute(update(Transfer).where(Transfer.id == transfer_id).values(result=result))
         return Posted(transfer_id=transfer_id, result=result, replayed=False)
-    finally:
-        in_flight.discard(claim)
-
-
-async def _one_sqlite_writer(session: AsyncSession) -> None:
-    """SQLite has one writer at a time, and connections that wait for it sleep in its busy
-    handler with growing back-off: a thousand concurrent gifts then crawl. Ledger writers of
-    this process queue on an asyncio lock instead, held until their transaction ends."""
-    bind = session.get_bind()
-    if bind.dialect.name != "sqlite" or session.info.get(_WRITER_LOCK) is not None:
-        return
-    lock = sqlite_writer(bind.engine)
-    await lock.acquire()
-    session.info[_WRITER_LOCK] = lock
-
-    def release(*_: Any) -> None:
-        held = session.info.pop(_WRITER_LOCK, None)
-        if held is not None:
-            held.release()
-
-    event.listen(session.sync_session, "after_transaction_end", release)
-
-
-def sqlite_writer(engine: Engine) -> asyncio.Lock:
-    """The lock the ledger writers of this process take in turn on a SQLite database."""
-    return _sqlite_writers.setdefault(engine, asyncio.Lock())
 
 
 def lock_name(tenant_id: int, key: str) -> str:

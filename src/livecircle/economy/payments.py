@@ -8,17 +8,21 @@ the way real providers do (``X-Sandbox-Signature: t=<unix>,v1=<hex>`` over
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import hmac
+import logging
 import secrets
 import time
 from dataclasses import dataclass
 from typing import Any, Literal, Protocol
 
+import httpx
 import orjson
 
 from livecircle.economy.errors import BadSignature
 
+log = logging.getLogger(__name__)
 SIGNATURE_HEADER = "x-sandbox-signature"
 SIGNATURE_TOLERANCE_SECONDS = 300
 
@@ -42,7 +46,13 @@ class PaymentNotice:
 class PaymentProvider(Protocol):
     name: str
 
-    def start(self, *, topup_id: int, amount_cents: int, description: str) -> Checkout: ...
+    def start(
+        self, *, purpose: str, ref_id: int, amount_cents: int, description: str, pay_path: str
+    ) -> Checkout:
+        """Start paying ``amount_cents`` for ``purpose`` ("topup", "order") number ``ref_id``.
+        ``pay_path`` is where the sandbox's own checkout lives ("{ref}" is filled in); a real
+        provider returns its hosted checkout instead."""
+        ...
 
     def verify(self, headers: dict[str, str], body: bytes) -> PaymentNotice:
         """Raises BadSignature when the callback is not the provider's."""
@@ -56,9 +66,27 @@ class SandboxProvider:
         self._secret = hashlib.sha256(f"sandbox-payments:{secret}".encode()).digest()
         self.base_url = base_url.rstrip("/")
 
-    def start(self, *, topup_id: int, amount_cents: int, description: str) -> Checkout:
-        ref = f"sbx_{topup_id}_{secrets.token_hex(8)}"
-        return Checkout(self.name, ref, f"{self.base_url}/api/v1/payments/sandbox/{ref}/complete")
+    def start(
+        self, *, purpose: str, ref_id: int, amount_cents: int, description: str, pay_path: str
+    ) -> Checkout:
+        ref = f"sbx_{purpose}_{ref_id}_{secrets.token_hex(8)}"
+        return Checkout(self.name, ref, self.base_url + pay_path.format(ref=ref))
+
+    async def call_back(self, path: str, body: bytes, signature: str, delay: float) -> None:
+        """Deliver a signed notice to ``path`` after ``delay`` seconds, retrying until it gets a
+        2xx, the way a provider does."""
+        await asyncio.sleep(delay)
+        headers = {"content-type": "application/json", SIGNATURE_HEADER: signature}
+        async with httpx.AsyncClient(base_url=self.base_url, timeout=10) as client:
+            for attempt in range(5):
+                try:
+                    response = await client.post(path, content=body, headers=headers)
+                except httpx.HTTPError:
+                    response = None
+                if response is not None and response.status_code < 300:
+                    return
+                await asyncio.sleep(0.2 * 2**attempt)
+        log.warning("sandbox callback to %s was not accepted", path)
 
     def sign(self, body: bytes, timestamp: int | None = None) -> str:
         stamp = int(time.time()) if timestamp is None else timestamp

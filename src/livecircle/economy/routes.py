@@ -6,7 +6,6 @@ import asyncio
 import logging
 from typing import Annotated
 
-import httpx
 from fastapi import APIRouter, Path, Query, Request, status
 
 from livecircle.economy import service
@@ -118,28 +117,11 @@ async def sandbox_complete(
     body, signature = provider.notice(
         ref, "paid" if data.outcome == "success" else "failed", topup.amount_cents
     )
-    task = asyncio.create_task(_call_back(provider.base_url, body, signature, data.delay_ms / 1000))
+    task = asyncio.create_task(provider.call_back(CALLBACK_PATH, body, signature, data.delay_ms / 1000))
     background: set[asyncio.Task[None]] = request.app.state.background
     background.add(task)
     task.add_done_callback(background.discard)
     return {"status": "sent"}
-
-
-async def _call_back(base_url: str, body: bytes, signature: str, delay: float) -> None:
-    await asyncio.sleep(delay)
-    headers = {"content-type": "application/json", "x-sandbox-signature": signature}
-    async with httpx.AsyncClient(base_url=base_url, timeout=10) as client:
-        for attempt in range(5):  # a provider retries until it gets a 2xx
-            try:
-                response = await client.post(
-                    "/api/v1/payments/sandbox/callback", content=body, headers=headers
-                )
-            except httpx.HTTPError:
-                response = None
-            if response is not None and response.status_code < 300:
-                return
-            await asyncio.sleep(0.2 * 2**attempt)
-    log.warning("sandbox callback was not accepted")
 
 
 @router.get("/gifts")

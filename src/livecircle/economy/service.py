@@ -40,6 +40,8 @@ DEFAULT_GIFTS: tuple[tuple[str, int, str, str, str], ...] = (
 
 # ---- gift catalogue ----
 
+TOPUP_PAY_PATH = "/api/v1/payments/sandbox/{ref}/complete"
+
 
 async def ensure_gift_catalogue(session: AsyncSession, tenant_id: int) -> None:
     """A tenant without gifts gets the default catalogue."""
@@ -237,7 +239,11 @@ async def do_start_topup(
     session.add(topup)
     await session.flush()
     checkout = provider.start(
-        topup_id=topup.id, amount_cents=topup.amount_cents, description=f"{coins} coins"
+        purpose="topup",
+        ref_id=topup.id,
+        amount_cents=topup.amount_cents,
+        description=f"{coins} coins",
+        pay_path=TOPUP_PAY_PATH,
     )
     topup.provider_ref = checkout.ref
     await session.flush()
@@ -246,7 +252,7 @@ async def do_start_topup(
 
 def provider_url(provider: PaymentProvider, topup: TopUp) -> str:
     base = getattr(provider, "base_url", "")
-    return f"{base}/api/v1/payments/{provider.name}/{topup.provider_ref}/complete"
+    return base + TOPUP_PAY_PATH.format(ref=topup.provider_ref)
 
 
 async def get_topup(session: AsyncSession, *, user_id: int, topup_id: int) -> TopUp:

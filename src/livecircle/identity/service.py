@@ -13,9 +13,11 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from livecircle.identity.errors import EmailTaken, InvalidCredentials, NotAMember, TenantNotFound
+from livecircle.identity.events import UserRegistered
 from livecircle.identity.models import ApiToken, Membership, PageSession, Tenant, User
 from livecircle.identity.schemas import Principal, Role
 from livecircle.kit.clock import utcnow
+from livecircle.kit.events import emit
 from livecircle.kit.ids import new_token
 
 _hasher = PasswordHasher()
@@ -80,6 +82,7 @@ async def do_register(
         raise EmailTaken() from exc
     session.add(Membership(user_id=user.id, tenant_id=tenant.id, role=role.value))
     await session.flush()
+    emit(session, UserRegistered(tenant.id, user.id))
     return user
 
 

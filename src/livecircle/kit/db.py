@@ -7,12 +7,14 @@ queued effects and domain events; on error it rolls back and drops them.
 
 from __future__ import annotations
 
+import asyncio
+import weakref
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import DateTime, MetaData, event
+from sqlalchemy import DateTime, Engine, MetaData, event
 from sqlalchemy.engine import Dialect
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
 from sqlalchemy.orm import DeclarativeBase
@@ -96,3 +98,33 @@ class Database:
 
     async def dispose(self) -> None:
         await self.engine.dispose()
+
+
+_sqlite_writers: weakref.WeakKeyDictionary[Engine, asyncio.Lock] = weakref.WeakKeyDictionary()
+_WRITER_LOCK = "kit.sqlite_writer"
+
+
+def sqlite_writer(engine: Engine) -> asyncio.Lock:
+    """The lock this process's writers take in turn on a SQLite database."""
+    return _sqlite_writers.setdefault(engine, asyncio.Lock())
+
+
+async def one_sqlite_writer(session: AsyncSession) -> None:
+    """SQLite has one writer at a time, and connections that wait for it sleep in its busy
+    handler with growing back-off: a thousand concurrent writers then crawl (and a read that
+    turns into a write fails on a stale snapshot). Contended writers of this process queue on
+    an asyncio lock instead, taken before the transaction's first statement and held until
+    it ends. A no-op on other databases."""
+    bind = session.get_bind()
+    if bind.dialect.name != "sqlite" or session.info.get(_WRITER_LOCK) is not None:
+        return
+    lock = sqlite_writer(bind.engine)
+    await lock.acquire()
+    session.info[_WRITER_LOCK] = lock
+
+    def release(*_: Any) -> None:
+        held = session.info.pop(_WRITER_LOCK, None)
+        if held is not None:
+            held.release()
+
+    event.listen(session.sync_session, "after_transaction_end", release)

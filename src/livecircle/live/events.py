@@ -42,3 +42,13 @@ class StreamKeyChanged(DomainEvent):
 
     tenant_id: int
     room_id: int
+
+
+@dataclass(frozen=True, slots=True)
+class HostFollowed(DomainEvent):
+    """A viewer started following a host (from ``room_id``)."""
+
+    tenant_id: int
+    user_id: int
+    host_id: int
+    room_id: int

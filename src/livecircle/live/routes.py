@@ -84,7 +84,7 @@ async def end_show(show_id: ShowId, session: DbSession, principal: CurrentUser) 
 async def follow_host(room: RoomAccess, session: DbSession, principal: CurrentUser) -> None:
     """Follow the room's host (idempotent)."""
     assert principal.user_id is not None
-    await service.do_follow(session, user_id=principal.user_id, host_id=room.owner_id)
+    await service.do_follow(session, room=room, user_id=principal.user_id)
 
 
 @router.delete("/rooms/{room_id}/follow", status_code=status.HTTP_204_NO_CONTENT)

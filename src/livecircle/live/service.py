@@ -27,6 +27,7 @@ from livecircle.live.errors import (
     ShowNotFound,
 )
 from livecircle.live.events import (
+    HostFollowed,
     PublisherDisconnected,
     ReplayReady,
     ShowEnded,
@@ -335,13 +336,15 @@ async def is_following(session: AsyncSession, *, user_id: int, host_id: int) -> 
     return await session.get(Follow, (user_id, host_id)) is not None
 
 
-async def do_follow(session: AsyncSession, *, user_id: int, host_id: int) -> None:
-    """Idempotent: following twice is one follow."""
+async def do_follow(session: AsyncSession, *, room: Room, user_id: int) -> None:
+    """Follow the room's host. Idempotent: following twice is one follow (and one event)."""
+    host_id = room.owner_id
     if user_id == host_id:
         raise CannotFollow("You cannot follow yourself")
     if await session.get(Follow, (user_id, host_id)) is None:
         session.add(Follow(user_id=user_id, host_id=host_id))
         await session.flush()
+        emit(session, HostFollowed(room.tenant_id, user_id, host_id, room.id))
 
 
 async def do_unfollow(session: AsyncSession, *, user_id: int, host_id: int) -> None:

@@ -1,0 +1,1 @@
+"""Live commerce: products, show items, pinned cards, flash sales, coupons, orders, payments."""

@@ -1,0 +1,349 @@
+"""Orders: one click from a card, idempotent by the buyer's key, never oversold.
+
+Placing an order reads first (a replay, a sale already sold out or not open) without taking
+anything, so most "sold out" answers cost one read. Then, holding the key, it writes the
+order, the buyer's limit, the coupon and the timeout job, and decides the stock last, with
+one conditional UPDATE, so the hot row stays locked only until the commit. A rollback
+undoes all of it together.
+
+States: created → paid → fulfilled, created → cancelled (buyer, or the durable timeout
+job, exactly once), paid/fulfilled → refunded. Leaving ``created`` or ``paid`` for
+cancelled or refunded gives the stock and the coupon back, once: every transition is a
+conditional UPDATE on the state it leaves.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+from datetime import datetime, timedelta
+from typing import Any, cast
+
+from sqlalchemy import CursorResult, select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from livecircle.commerce import catalog, coupons, flash, funnel, stock
+from livecircle.commerce.errors import (
+    CardNotOpen,
+    CouponNotApplicable,
+    NotOnSale,
+    OrderNotFound,
+    OrderStateConflict,
+    PurchaseLimitReached,
+    SaleNotOpen,
+    SoldOut,
+)
+from livecircle.commerce.events import OrderPlaced, OrderReleased
+from livecircle.commerce.models import FlashSale, Order, Pin
+from livecircle.config import CommerceSettings
+from livecircle.economy import ledger
+from livecircle.economy.errors import IdempotencyKeyReused
+from livecircle.kit import jobs
+from livecircle.kit.clock import utcnow
+from livecircle.kit.db import one_sqlite_writer
+from livecircle.kit.errors import BadRequest
+from livecircle.kit.events import emit
+from livecircle.live import service as live
+
+TIMEOUT_JOB = "commerce.order_timeout"
+
+
+@dataclass(frozen=True, slots=True)
+class OrderRequest:
+    tenant_id: int
+    user_id: int
+    key: str
+    sku_id: int
+    quantity: int
+    show_id: int | None = None
+    pin_id: int | None = None
+    flash_sale_id: int | None = None
+    coupon_id: int | None = None
+
+    def fingerprint(self) -> str:
+        fields = asdict(self)
+        del fields["key"], fields["tenant_id"], fields["user_id"]
+        return ledger.request_hash(fields)
+
+
+@dataclass(frozen=True, slots=True)
+class Placed:
+    order: Order
+    body: dict[str, Any]
+    replayed: bool
+
+
+async def do_place_order(session: AsyncSession, rules: CommerceSettings, request: OrderRequest) -> Placed:
+    """Raises IdempotencyInFlight, IdempotencyKeyReused, NotOnSale, CardNotOpen, SaleNotOpen,
+    SoldOut, PurchaseLimitReached, CouponNotFound, CouponNotApplicable."""
+    if not 0 < request.quantity <= rules.max_quantity:
+        raise BadRequest(f"Order 1 to {rules.max_quantity} units", max_quantity=rules.max_quantity)
+    digest = request.fingerprint()
+    existing = await _by_key(session, request.user_id, request.key)
+    if existing is not None:
+        return _replay(existing, digest)
+    sale = await _open_sale(session, request) if request.flash_sale_id else None
+    show_id = sale.show_id if sale else request.show_id
+    if request.pin_id is not None:
+        show_id = await _open_card(session, request)
+    offer = await catalog.offer_for(
+        session, tenant_id=request.tenant_id, sku_id=request.sku_id, show_id=None if sale else show_id
+    )
+    async with ledger.claimed(session, request.tenant_id, f"order:{request.user_id}:{request.key}"):
+        existing = await _by_key(session, request.user_id, request.key)
+        if existing is not None:
+            return _replay(existing, digest)
+        now = utcnow()
+        unit = sale.price_cents if sale else offer.price_cents
+        subtotal = unit * request.quantity
+        discount = 0
+        if request.coupon_id is not None:
+            if sale is not None:
+                raise CouponNotApplicable("Coupons do not apply to flash-sale prices")
+            discount = await coupons.quote(
+                session,
+                user_id=request.user_id,
+                coupon_id=request.coupon_id,
+                subtotal_cents=subtotal,
+                product_id=offer.sku.product_id,
+            )
+        order = Order(
+            tenant_id=request.tenant_id,
+            user_id=request.user_id,
+            client_key=request.key,
+            request_hash=digest,
+            status="created",
+            product_id=offer.sku.product_id,
+            sku_id=request.sku_id,
+            quantity=request.quantity,
+            unit_price_cents=unit,
+            subtotal_cents=subtotal,
+            discount_cents=discount,
+            total_cents=subtotal - discount,
+            live_price=bool(sale) or offer.live_price,
+            show_id=show_id,
+            room_id=sale.room_id if sale else await _room_of(session, show_id),
+            pin_id=request.pin_id,
+            flash_sale_id=sale.id if sale else None,
+            coupon_id=request.coupon_id,
+            expires_at=now + timedelta(seconds=rules.order_timeout_seconds),
+            created_at=now,
+        )
+        session.add(order)
+        await session.flush()
+        if request.coupon_id is not None:
+            await coupons.use(session, coupon_id=request.coupon_id, order_id=order.id)
+        if sale is not None and not await stock.hold_for_user(
+            session, sale.id, request.user_id, request.quantity, sale.per_user_limit
+        ):
+            raise PurchaseLimitReached(limit=sale.per_user_limit)
+        await jobs.schedule(
+            session,
+            TIMEOUT_JOB,
+            key=f"order-timeout:{order.id}",
+            run_at=order.expires_at,
+            payload={"order_id": order.id},
+        )
+        await funnel.record(
+            session,
+            tenant_id=order.tenant_id,
+            show_id=order.show_id,
+            product_id=order.product_id,
+            kind="order",
+            dedupe=f"order:{order.id}",
+            user_id=order.user_id,
+        )
+        # The decision, last: one conditional UPDATE.
+        if sale is not None:
+            if not await stock.take_flash(session, sale.id, request.quantity, now, sale.stock_left):
+                raise await _why_not(session, sale.id, now)
+        elif not await stock.take_sku(session, request.sku_id, request.quantity):
+            raise SoldOut()
+        emit(
+            session,
+            OrderPlaced(
+                order.tenant_id,
+                order.id,
+                order.user_id,
+                order.show_id,
+                order.room_id,
+                order.product_id,
+                order.flash_sale_id,
+                order.total_cents,
+            ),
+        )
+        return Placed(order, order_body(order), False)
+
+
+async def _by_key(session: AsyncSession, user_id: int, key: str) -> Order | None:
+    return await session.scalar(select(Order).where(Order.user_id == user_id, Order.client_key == key))
+
+
+def _replay(order: Order, digest: str) -> Placed:
+    if order.request_hash != digest:
+        raise IdempotencyKeyReused()
+    return Placed(order, order_body(order), True)
+
+
+async def _open_sale(session: AsyncSession, request: OrderRequest) -> FlashSale:
+    """The sale as it is now; cheap answers for a sale not open or already sold out."""
+    assert request.flash_sale_id is not None
+    sale = await flash.peek_sale(session, request.flash_sale_id)
+    if sale.tenant_id != request.tenant_id:
+        raise NotOnSale()
+    if sale.sku_id != request.sku_id:
+        raise NotOnSale("The flash sale is for another SKU")
+    now = utcnow()
+    if sale.closed_at is not None or not sale.starts_at <= now < sale.ends_at:
+        raise SaleNotOpen(starts_at=sale.starts_at.isoformat(), ends_at=sale.ends_at.isoformat())
+    if sale.stock_left < request.quantity:
+        raise SoldOut()
+    return sale
+
+
+async def _open_card(session: AsyncSession, request: OrderRequest) -> int:
+    pin = await session.get(Pin, request.pin_id)
+    if pin is None or pin.tenant_id != request.tenant_id or pin.unpinned_at is not None:
+        raise NotOnSale("The card is no longer pinned")
+    if pin.opens_at > utcnow():
+        raise CardNotOpen(opens_at=pin.opens_at.isoformat())
+    return pin.show_id
+
+
+async def _room_of(session: AsyncSession, show_id: int | None) -> int | None:
+    if show_id is None:
+        return None
+    return (await live.get_show(session, show_id)).room_id
+
+
+async def _why_not(session: AsyncSession, sale_id: int, now: datetime) -> SaleNotOpen | SoldOut:
+    sale = await flash.peek_sale(session, sale_id)
+    if sale.closed_at is not None or now >= sale.ends_at:
+        return SaleNotOpen()
+    return SoldOut()
+
+
+def order_body(order: Order) -> dict[str, Any]:
+    """The reply to placing an order, built only from what never changes (a replay returns
+    it byte for byte); the order's state now is ``GET /orders/{id}``."""
+    return {
+        "id": order.id,
+        "status": "created",
+        "product_id": order.product_id,
+        "sku_id": order.sku_id,
+        "quantity": order.quantity,
+        "unit_price_cents": order.unit_price_cents,
+        "subtotal_cents": order.subtotal_cents,
+        "discount_cents": order.discount_cents,
+        "total_cents": order.total_cents,
+        "live_price": order.live_price,
+        "show_id": order.show_id,
+        "flash_sale_id": order.flash_sale_id,
+        "coupon_id": order.coupon_id,
+        "created_at": order.created_at.isoformat(),
+        "expires_at": order.expires_at.isoformat(),
+    }
+
+
+async def get_order(session: AsyncSession, order_id: int) -> Order:
+    order = await session.scalar(
+        select(Order).where(Order.id == order_id).execution_options(populate_existing=True)
+    )
+    if order is None:
+        raise OrderNotFound()
+    return order
+
+
+async def get_own_order(session: AsyncSession, *, user_id: int, order_id: int) -> Order:
+    order = await get_order(session, order_id)
+    if order.user_id != user_id:
+        raise OrderNotFound()
+    return order
+
+
+async def list_orders(
+    session: AsyncSession,
+    *,
+    tenant_id: int,
+    user_id: int | None = None,
+    show_id: int | None = None,
+    limit: int = 50,
+) -> list[Order]:
+    query = select(Order).where(Order.tenant_id == tenant_id).order_by(Order.id.desc()).limit(limit)
+    if user_id is not None:
+        query = query.where(Order.user_id == user_id)
+    if show_id is not None:
+        query = query.where(Order.show_id == show_id)
+    return list((await session.scalars(query)).all())
+
+
+async def transition(
+    session: AsyncSession, order_id: int, leaving: tuple[str, ...], to: str, **stamps: Any
+) -> bool:
+    """Move the order from one of ``leaving`` to ``to``; False when it was not in one of them."""
+    result = await session.execute(
+        update(Order).where(Order.id == order_id, Order.status.in_(leaving)).values(status=to, **stamps)
+    )
+    return cast(CursorResult[Any], result).rowcount == 1
+
+
+async def do_release(
+    session: AsyncSession, order_id: int, *, reason: str, leaving: tuple[str, ...] = ("created",)
+) -> Order | None:
+    """Cancel (from created) or refund (from paid/fulfilled) and give the stock and coupon
+    back; exactly once, whoever asks how often. None when the order had already moved on."""
+    await one_sqlite_writer(session)
+    now = utcnow()
+    to = "cancelled" if leaving == ("created",) else "refunded"
+    stamp = {"cancelled_at": now} if to == "cancelled" else {"refunded_at": now}
+    if not await transition(session, order_id, leaving, to, cancel_reason=reason, **stamp):
+        return None
+    order = await get_order(session, order_id)
+    if order.flash_sale_id is not None:
+        sale = await flash.peek_sale(session, order.flash_sale_id)
+        await stock.give_back_flash(session, sale, order.user_id, order.quantity)
+    else:
+        await stock.give_back_sku(session, order.sku_id, order.quantity)
+    if order.coupon_id is not None:
+        await coupons.give_back(session, coupon_id=order.coupon_id, order_id=order.id)
+    if to == "cancelled":
+        await jobs.cancel(session, f"order-timeout:{order.id}")
+    emit(
+        session,
+        OrderReleased(
+            order.tenant_id,
+            order.id,
+            order.user_id,
+            order.show_id,
+            order.room_id,
+            order.flash_sale_id,
+            to,
+            reason,
+        ),
+    )
+    return order
+
+
+async def do_cancel(session: AsyncSession, *, order: Order) -> Order:
+    """The buyer cancels an unpaid order. Raises OrderStateConflict."""
+    released = await do_release(session, order.id, reason="buyer")
+    if released is None:
+        raise OrderStateConflict("Only an unpaid order can be cancelled", status=order.status)
+    return released
+
+
+async def do_refund(session: AsyncSession, *, order: Order) -> Order:
+    released = await do_release(session, order.id, reason="refund", leaving=("paid", "fulfilled"))
+    if released is None:
+        raise OrderStateConflict("Only a paid order can be refunded", status=order.status)
+    return released
+
+
+async def do_fulfil(session: AsyncSession, *, order: Order) -> Order:
+    if not await transition(session, order.id, ("paid",), "fulfilled", fulfilled_at=utcnow()):
+        raise OrderStateConflict("Only a paid order can be fulfilled", status=order.status)
+    return await get_order(session, order.id)
+
+
+async def on_timeout(session: AsyncSession, payload: dict[str, Any]) -> None:
+    """The durable job at an order's deadline: release it if still unpaid (once)."""
+    await do_release(session, int(payload["order_id"]), reason="timeout")

@@ -1,0 +1,154 @@
+"""Durable jobs: work due at a time (an unpaid order's timeout, a reminder), kept in the
+database so that a restart or a crash loses none and runs none twice.
+
+``schedule`` adds the job inside the caller's transaction: a request that rolls back
+schedules nothing, and one that commits cannot lose its job (enqueue-on-commit for free).
+``JobRunner`` takes due jobs with ``FOR UPDATE SKIP LOCKED`` (several nodes share the
+table without running a job twice) and runs each handler inside the same transaction that
+marks the job done, so the handler's writes and "done" commit together or not at all: a
+node killed mid-job leaves the job pending, and the next runner does it again from
+scratch. A failing handler is retried with back-off and given up after ``max_attempts``.
+
+Why not a library: APScheduler 3's job stores are synchronous, pickle callables and do
+not support several schedulers on one store; arq, saq and procrastinate need Redis or
+PostgreSQL, and the embedded default is SQLite. None enqueues inside our transaction.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Awaitable, Callable, Mapping
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import JSON, Integer, String, Text, select, update
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import Mapped, mapped_column
+
+from livecircle.kit.clock import utcnow
+from livecircle.kit.db import Base, Database, UtcDateTime, one_sqlite_writer
+
+log = logging.getLogger(__name__)
+
+Handler = Callable[[AsyncSession, dict[str, Any]], Awaitable[None]]
+
+
+class Job(Base):
+    __tablename__ = "kit_job"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(64))
+    # One job per key: scheduling the same key again changes nothing.
+    key: Mapped[str] = mapped_column(String(255), unique=True)
+    payload: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    state: Mapped[str] = mapped_column(String(16), default="pending")  # pending, done, failed
+    run_at: Mapped[datetime] = mapped_column(UtcDateTime, index=True)
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    last_error: Mapped[str | None] = mapped_column(Text, default=None)
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
+    done_at: Mapped[datetime | None] = mapped_column(UtcDateTime, default=None)
+
+
+async def schedule(
+    session: AsyncSession, name: str, *, key: str, run_at: datetime, payload: Mapping[str, Any]
+) -> None:
+    """Schedule ``name`` with ``payload`` at ``run_at``, once per ``key``, in the caller's
+    transaction."""
+    insert = (postgresql.insert if session.get_bind().dialect.name == "postgresql" else sqlite.insert)(Job)
+    await session.execute(
+        insert.values(name=name, key=key, run_at=run_at, payload=dict(payload)).on_conflict_do_nothing(
+            index_elements=["key"]
+        )
+    )
+
+
+async def cancel(session: AsyncSession, key: str) -> None:
+    """Drop a pending job (the thing it would have done happened another way)."""
+    await session.execute(
+        update(Job).where(Job.key == key, Job.state == "pending").values(state="done", done_at=utcnow())
+    )
+
+
+async def get(session: AsyncSession, key: str) -> Job | None:
+    return await session.scalar(select(Job).where(Job.key == key))
+
+
+class JobRunner:
+    """Runs due jobs every ``every`` seconds, ``batch`` at a time, in one transaction."""
+
+    def __init__(
+        self,
+        db: Database,
+        *,
+        every: float = 0.5,
+        batch: int = 50,
+        max_attempts: int = 8,
+        backoff_seconds: float = 2.0,
+    ) -> None:
+        self.db = db
+        self.every = every
+        self.batch = batch
+        self.max_attempts = max_attempts
+        self.backoff_seconds = backoff_seconds
+        self.handlers: dict[str, Handler] = {}
+        self._task: asyncio.Task[None] | None = None
+
+    def register(self, name: str, handler: Handler) -> None:
+        self.handlers[name] = handler
+
+    def start(self) -> None:
+        self._task = asyncio.create_task(self._loop(), name="job-runner")
+
+    async def stop(self) -> None:
+        if self._task is not None:
+            self._task.cancel()
+            await asyncio.gather(self._task, return_exceptions=True)
+            self._task = None
+
+    async def _loop(self) -> None:
+        while True:
+            try:
+                ran = await self.run_due()
+            except Exception:
+                log.exception("job runner pass failed")
+                ran = 0
+            if ran < self.batch:
+                await asyncio.sleep(self.every)
+
+    async def run_due(self, now: datetime | None = None) -> int:
+        """Run the jobs due at ``now``; returns how many were taken."""
+        now = now or utcnow()
+        async with self.db.unit_of_work() as session:
+            await one_sqlite_writer(session)
+            jobs = (
+                await session.scalars(
+                    select(Job)
+                    .where(Job.state == "pending", Job.run_at <= now, Job.name.in_(list(self.handlers)))
+                    .order_by(Job.run_at, Job.id)
+                    .limit(self.batch)
+                    .with_for_update(skip_locked=True)
+                )
+            ).all()
+            for job in jobs:
+                await self._run_one(session, job, now)
+        return len(jobs)
+
+    async def _run_one(self, session: AsyncSession, job: Job, now: datetime) -> None:
+        job.attempts += 1
+        queued = {name: len(session.info.get(name, ())) for name in ("effects", "events")}
+        try:
+            async with session.begin_nested():
+                await self.handlers[job.name](session, dict(job.payload))
+        except Exception as exc:
+            log.exception("job %s (%s) failed", job.key, job.name)
+            for name, count in queued.items():  # what the failed handler queued did not happen
+                del session.info.get(name, [])[count:]
+            job.last_error = f"{type(exc).__name__}: {exc}"[:2000]
+            if job.attempts >= self.max_attempts:
+                job.state = "failed"
+            else:
+                job.run_at = now + timedelta(seconds=self.backoff_seconds * 2 ** (job.attempts - 1))
+            return
+        job.state, job.done_at = "done", utcnow()
