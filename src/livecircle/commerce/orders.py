@@ -327,20 +327,20 @@ async def do_cancel(session: AsyncSession, *, order: Order) -> Order:
     """The buyer cancels an unpaid order. Raises OrderStateConflict."""
     released = await do_release(session, order.id, reason="buyer")
     if released is None:
-        raise OrderStateConflict("Only an unpaid order can be cancelled", status=order.status)
+        raise OrderStateConflict("Only an unpaid order can be cancelled", order_status=order.status)
     return released
 
 
 async def do_refund(session: AsyncSession, *, order: Order) -> Order:
     released = await do_release(session, order.id, reason="refund", leaving=("paid", "fulfilled"))
     if released is None:
-        raise OrderStateConflict("Only a paid order can be refunded", status=order.status)
+        raise OrderStateConflict("Only a paid order can be refunded", order_status=order.status)
     return released
 
 
 async def do_fulfil(session: AsyncSession, *, order: Order) -> Order:
     if not await transition(session, order.id, ("paid",), "fulfilled", fulfilled_at=utcnow()):
-        raise OrderStateConflict("Only a paid order can be fulfilled", status=order.status)
+        raise OrderStateConflict("Only a paid order can be fulfilled", order_status=order.status)
     return await get_order(session, order.id)
 
 

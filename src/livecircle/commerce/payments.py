@@ -27,7 +27,7 @@ async def do_start_payment(
 ) -> tuple[Payment, str]:
     """A payment attempt for an unpaid order and where to pay it; the pending one if any."""
     if order.status != "created" or order.expires_at <= utcnow():
-        raise OrderStateConflict("Only an unpaid, unexpired order can be paid", status=order.status)
+        raise OrderStateConflict("Only an unpaid, unexpired order can be paid", order_status=order.status)
     pending = await session.scalar(
         select(Payment)
         .where(Payment.order_id == order.id, Payment.status == "pending")
