@@ -113,16 +113,21 @@ async def one_sqlite_writer(session: AsyncSession) -> None:
     """SQLite has one writer at a time, and connections that wait for it sleep in its busy
     handler with growing back-off: a thousand concurrent writers then crawl (and a read that
     turns into a write fails on a stale snapshot). Contended writers of this process queue on
-    an asyncio lock instead, taken before the transaction's first statement and held until
-    it ends. A no-op on other databases."""
+    an asyncio lock instead, taken before the transaction's first write and held until it
+    ends. A no-op on other databases."""
     bind = session.get_bind()
     if bind.dialect.name != "sqlite" or session.info.get(_WRITER_LOCK) is not None:
         return
+    # Hold a connection before queueing for the lock: a lock holder waiting for the pool
+    # while the pool's connections wait for the lock would deadlock.
+    await session.connection()
     lock = sqlite_writer(bind.engine)
     await lock.acquire()
     session.info[_WRITER_LOCK] = lock
 
-    def release(*_: Any) -> None:
+    def release(_session: Any, transaction: Any) -> None:
+        if transaction.parent is not None:  # a savepoint ended; the transaction goes on
+            return
         held = session.info.pop(_WRITER_LOCK, None)
         if held is not None:
             held.release()
