@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import uuid
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 import httpx
 
@@ -14,6 +14,7 @@ from livecircle.identity.schemas import Role
 from livecircle.kit.clock import utcnow
 from tests.commerce_kit import open_shop, order, sku_stock
 from tests.conftest import Account, RunningServer, make_account
+from tests.test_realtime import next_event, room_socket
 
 
 async def wait_for(
@@ -385,3 +386,63 @@ async def test_a_payment_after_the_timeout_is_kept_for_refund(
         "status"
     ] == "cancelled"
     assert await sku_stock(client, shop) == 2
+
+
+async def test_every_viewer_sees_cards_sales_stock_and_drops_live(
+    server: RunningServer, client: httpx.AsyncClient, viewer: Account
+) -> None:
+    shop = await open_shop(server, client, stock=5)
+    async with (
+        room_socket(server, shop.room_id) as anonymous,
+        room_socket(server, shop.room_id, viewer) as member,
+    ):
+        await next_event(anonymous, "hello")
+        await next_event(member, "hello")
+        pinned = await client.post(
+            f"/api/v1/shows/{shop.show_id}/pins",
+            json={"product_id": shop.product_id, "countdown_s": 10},
+            headers=shop.host.headers,
+        )
+        for ws in (anonymous, member):
+            card = (await next_event(ws, "product_pin"))["card"]
+            assert card["pin_id"] == pinned.json()["pin_id"]
+            assert card["skus"][0]["price_cents"] == 6900
+            opens = datetime.fromisoformat(card["opens_at"]) - datetime.fromisoformat(card["server_now"])
+            assert timedelta(seconds=9) < opens <= timedelta(seconds=10)
+        await client.delete(f"/api/v1/shows/{shop.show_id}/pins/{card['pin_id']}", headers=shop.host.headers)
+        assert (await next_event(anonymous, "product_unpin"))["pin_id"] == card["pin_id"]
+
+        sale = await client.post(
+            f"/api/v1/shows/{shop.show_id}/flash-sales",
+            json={"sku_id": shop.skus[0]["id"], "price_cents": 990, "stock": 2, "duration_s": 120},
+            headers=shop.host.headers,
+        )
+        announced = (await next_event(anonymous, "flash_sale"))["sale"]
+        assert (announced["sale_id"], announced["state"], announced["stock_left"]) == (
+            sale.json()["sale_id"],
+            "open",
+            2,
+        )
+        await order(client, viewer, sku_id=shop.skus[0]["id"], flash_sale_id=announced["sale_id"])
+        stock = await next_event(anonymous, "flash_stock")
+        assert (stock["sale_id"], stock["stock_left"]) == (announced["sale_id"], 1)
+
+        template = await client.post(
+            "/api/v1/coupon-templates",
+            json={
+                "name": "限时立减5元",
+                "kind": "fixed",
+                "amount_off_cents": 500,
+                "channel": "drop",
+                "total": 20,
+            },
+            headers=shop.operator.headers,
+        )
+        await client.post(
+            f"/api/v1/shows/{shop.show_id}/coupon-drops",
+            json={"template_id": template.json()["id"]},
+            headers=shop.host.headers,
+        )
+        drop = await next_event(member, "coupon_drop")
+        assert drop["coupon"]["name"] == "限时立减5元"
+        assert drop["coupon"]["left"] == 20
