@@ -11,13 +11,14 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import timedelta
 
+import httpx
 from sqlalchemy import func, insert, select
 
 from livecircle.commerce import catalog, flash, orders
 from livecircle.commerce.models import FlashBuyer, FlashSale, Order, Sku
 from livecircle.config import CommerceSettings
 from livecircle.identity import service as identity_service
-from livecircle.identity.models import User
+from livecircle.identity.models import Membership, User
 from livecircle.kit.clock import utcnow
 from livecircle.kit.db import Database
 from livecircle.kit.errors import AppError
@@ -57,6 +58,39 @@ async def make_buyers(db: Database, count: int) -> list[int]:
         await session.execute(insert(User), rows)
         found = await session.scalars(select(User.id).where(User.email.like(f"buyer{tag}-%")))
         return list(found)
+
+
+async def make_members(db: Database, tenant: int, count: int) -> dict[int, str]:
+    """``count`` members of ``tenant`` with API tokens (user id → token), written in bulk."""
+    users = await make_buyers(db, count)
+    async with db.unit_of_work() as session:
+        await session.execute(
+            insert(Membership), [{"user_id": u, "tenant_id": tenant, "role": "member"} for u in users]
+        )
+        found = await session.scalars(select(User).where(User.id.in_(users)))
+        return {
+            user.id: await identity_service.do_issue_api_token(session, user=user, tenant_id=tenant)
+            for user in found
+        }
+
+
+def http_buyer(bases: list[str], client: httpx.AsyncClient, tokens: dict[int, str], rush: Rush) -> Buy:
+    """Buy over HTTP, spreading attempts across the nodes in ``bases``."""
+
+    async def buy(attempt: int, user: int, key: str) -> int | None:
+        reply = await client.post(
+            f"{bases[attempt % len(bases)]}/api/v1/orders",
+            json={"sku_id": rush.sku_id, "flash_sale_id": rush.sale_id},
+            headers={"Authorization": f"Bearer {tokens[user]}", "Idempotency-Key": key},
+        )
+        if reply.status_code == 201:
+            return int(reply.json()["id"])
+        if reply.status_code >= 500 or "code" not in reply.json():
+            raise AssertionError(f"{reply.status_code}: {reply.text}")
+        rush.refused[reply.json()["code"]] += 1
+        return None
+
+    return buy
 
 
 async def open_sale(db: Database, tenant: int, rush: Rush) -> None:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import gc
 import secrets
 import time
@@ -20,6 +19,7 @@ from sqlalchemy import text
 
 from livecircle import __version__
 from livecircle.commerce import tasks as commerce_tasks
+from livecircle.commerce.gate import FlashGate
 from livecircle.commerce.order_routes import router as orders_router
 from livecircle.commerce.routes import router as commerce_router
 from livecircle.config import Settings, get_settings
@@ -54,6 +54,7 @@ from livecircle.realtime.gateway import Gateway
 from livecircle.realtime.hub import Hub
 from livecircle.realtime.presence import RedisPresence
 from livecircle.realtime.redis_broker import RedisBroker
+from livecircle.web.commerce_pages import router as commerce_pages_router
 from livecircle.web.pages import router as pages_router
 from livecircle.web.sockets import make_admit
 
@@ -92,6 +93,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         delivery_router,
         hooks_router,
         pages_router,
+        commerce_pages_router,
     ):
         app.include_router(router)
     app.mount("/static", StaticFiles(directory=WEB / "static"), name="static")
@@ -120,10 +122,11 @@ async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
     ingest = EmbeddedIngest(db, settings) if settings.media.adapter == "embedded" else None
     live_tasks.subscribe(db.bus, hub, settings, ingest.kick if ingest else None)
     interaction_tasks.subscribe(db, hub, engine)
-    commerce_tasks.subscribe(db, hub)
+    gate = FlashGate(settings.redis_url) if settings.redis_url else None
+    commerce_tasks.subscribe(db, hub, gate)
     runner = JobRunner(db)
-    commerce_tasks.register_jobs(runner, db, hub)
-    app.state.jobs = runner
+    commerce_tasks.register_jobs(runner)
+    app.state.jobs, app.state.flash_gate = runner, gate
     peaks = PeakRecorder(db)
     hub.presence_listeners.append(peaks.observe)
     app.state.db, app.state.hub, app.state.gateway, app.state.ingest = db, hub, gateway, ingest
@@ -135,6 +138,11 @@ async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
         await ingest.start()
     sweeper = asyncio.create_task(live_tasks.sweep_stale_shows(db, settings), name="stale-show-sweeper")
     runner.start()
+    background = [sweeper]
+    if gate is not None:
+        after = settings.commerce.gate_reconcile_after_seconds
+        reconciler = commerce_tasks.reconcile_gate(db, gate, older_than_s=after)
+        background.append(asyncio.create_task(reconciler, name="flash-gate-reconciler"))
     # Everything loaded so far lives as long as the process: keep the cyclic collector off it,
     # and collect the young generation less often (profiled: a joining crowd spent a third of
     # the CPU in gc before this).
@@ -143,10 +151,12 @@ async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
     try:
         yield
     finally:
-        sweeper.cancel()
+        for task in background:
+            task.cancel()
         await runner.stop()
-        with contextlib.suppress(asyncio.CancelledError):
-            await sweeper
+        await asyncio.gather(*background, return_exceptions=True)
+        if gate is not None:
+            await gate.close()
         if ingest is not None:
             await ingest.stop()
         await engine.stop()

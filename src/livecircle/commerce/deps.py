@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, cast
 
 from fastapi import Depends, Path
+from starlette.requests import HTTPConnection
 
 from livecircle.commerce import catalog
+from livecircle.commerce.gate import FlashGate
 from livecircle.economy.deps import operator_tenant
 from livecircle.identity.deps import CurrentUser
 from livecircle.identity.schemas import Principal
@@ -29,5 +31,10 @@ def tenant_of(principal: Principal) -> int:
     return principal.tenant_id
 
 
+def flash_gate(conn: HTTPConnection) -> FlashGate | None:
+    return cast(FlashGate | None, conn.app.state.flash_gate)
+
+
 ManagedShow = Annotated[Show, Depends(_managed_show)]
+Gate = Annotated[FlashGate | None, Depends(flash_gate)]
 ShopOperator = Annotated[int, Depends(shop_operator)]

@@ -34,6 +34,16 @@ class FlashSaleScheduled(DomainEvent):
 
 
 @dataclass(frozen=True, slots=True)
+class FlashSaleEnded(DomainEvent):
+    """Closed at its end or by the host; what was left went back to the SKU."""
+
+    tenant_id: int
+    room_id: int | None
+    show_id: int | None
+    sale_id: int
+
+
+@dataclass(frozen=True, slots=True)
 class CouponDropped(DomainEvent):
     tenant_id: int
     room_id: int
@@ -72,6 +82,7 @@ class OrderReleased(DomainEvent):
     show_id: int | None
     room_id: int | None
     flash_sale_id: int | None
+    quantity: int
     status: str
     reason: str
 

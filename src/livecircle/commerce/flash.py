@@ -11,7 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from livecircle.commerce import catalog, stock
 from livecircle.commerce.errors import FlashSaleNotFound, NotOnSale, SoldOut
-from livecircle.commerce.events import FlashSaleScheduled
+from livecircle.commerce.events import FlashSaleEnded, FlashSaleScheduled
 from livecircle.commerce.models import FlashSale
 from livecircle.kit import jobs
 from livecircle.kit.clock import utcnow
@@ -95,15 +95,19 @@ async def list_show_sales(session: AsyncSession, show_id: int) -> list[FlashSale
 
 async def do_close_sale(session: AsyncSession, sale_id: int) -> int:
     """The close job: at most once per sale; returns the units given back to the SKU."""
-    return await stock.close_flash(session, sale_id, utcnow())
+    sale = await peek_sale(session, sale_id)
+    if sale.closed_at is not None:
+        return 0
+    moved = await stock.close_flash(session, sale_id, utcnow())
+    emit(session, FlashSaleEnded(sale.tenant_id, sale.room_id, sale.show_id, sale.id))
+    return moved
 
 
 async def do_end_sale_now(session: AsyncSession, *, sale: FlashSale) -> FlashSale:
     """The host ends a sale early."""
     if sale.closed_at is not None:
         raise NotOnSale("The flash sale has ended")
-    now = utcnow()
-    await stock.close_flash(session, sale.id, now)
+    await do_close_sale(session, sale.id)
     await jobs.cancel(session, f"flash-close:{sale.id}")
     return await peek_sale(session, sale.id)
 

@@ -10,7 +10,7 @@ from fastapi import APIRouter, Path, Query, Request, status
 from fastapi.responses import JSONResponse
 
 from livecircle.commerce import coupons, orders, payments
-from livecircle.commerce.deps import ObjectId, ShopOperator, tenant_of
+from livecircle.commerce.deps import Gate, ObjectId, ShopOperator, tenant_of
 from livecircle.commerce.errors import CouponNotClaimable
 from livecircle.commerce.models import Coupon, CouponTemplate
 from livecircle.commerce.schemas import (
@@ -37,7 +37,12 @@ router = APIRouter(prefix="/api/v1", tags=["orders"])
 
 @router.post("/orders", status_code=status.HTTP_201_CREATED, response_model=None)
 async def place_order(
-    data: OrderIn, key: IdempotencyKey, session: DbSession, principal: CurrentUser, settings: AppSettings
+    data: OrderIn,
+    key: IdempotencyKey,
+    session: DbSession,
+    principal: CurrentUser,
+    settings: AppSettings,
+    gate: Gate,
 ) -> JSONResponse:
     """One click from a card. The same Idempotency-Key returns the same order and body (200 on a
     replay); another payload under it is 422; while the first is in flight, 409."""
@@ -48,6 +53,7 @@ async def place_order(
         orders.OrderRequest(
             tenant_id=tenant_of(principal), user_id=principal.user_id, key=key, **data.model_dump()
         ),
+        gate,
     )
     return JSONResponse(placed.body, status_code=200 if placed.replayed else 201)
 

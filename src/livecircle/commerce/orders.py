@@ -22,6 +22,7 @@ from sqlalchemy import CursorResult, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from livecircle.commerce import catalog, coupons, flash, funnel, stock
+from livecircle.commerce import gate as gate_verdicts
 from livecircle.commerce.errors import (
     CardNotOpen,
     CouponNotApplicable,
@@ -33,13 +34,15 @@ from livecircle.commerce.errors import (
     SoldOut,
 )
 from livecircle.commerce.events import OrderPlaced, OrderReleased
+from livecircle.commerce.gate import FlashGate, SaleTerms
 from livecircle.commerce.models import FlashSale, Order, Pin
 from livecircle.config import CommerceSettings
 from livecircle.economy import ledger
-from livecircle.economy.errors import IdempotencyKeyReused
+from livecircle.economy.errors import IdempotencyInFlight, IdempotencyKeyReused
 from livecircle.kit import jobs
 from livecircle.kit.clock import utcnow
 from livecircle.kit.db import one_sqlite_writer
+from livecircle.kit.effects import defer
 from livecircle.kit.errors import BadRequest
 from livecircle.kit.events import emit
 from livecircle.live import service as live
@@ -72,11 +75,83 @@ class Placed:
     replayed: bool
 
 
-async def do_place_order(session: AsyncSession, rules: CommerceSettings, request: OrderRequest) -> Placed:
+async def do_place_order(
+    session: AsyncSession, rules: CommerceSettings, request: OrderRequest, gate: FlashGate | None = None
+) -> Placed:
     """Raises IdempotencyInFlight, IdempotencyKeyReused, NotOnSale, CardNotOpen, SaleNotOpen,
-    SoldOut, PurchaseLimitReached, CouponNotFound, CouponNotApplicable."""
+    SoldOut, PurchaseLimitReached, CouponNotFound, CouponNotApplicable.
+
+    With a ``gate`` (several nodes), a flash-sale attempt asks Redis first: only attempts
+    that got a unit there, and replays, reach the database."""
     if not 0 < request.quantity <= rules.max_quantity:
         raise BadRequest(f"Order 1 to {rules.max_quantity} units", max_quantity=rules.max_quantity)
+    if gate is None or request.flash_sale_id is None:
+        return await _place(session, rules, request)
+    sale_id = request.flash_sale_id
+    token = await _through_gate(session, gate, request)
+    if token is None:  # the gate knows this key: a replay, answered by the database
+        return await _place(session, rules, request)
+    try:
+        placed = await _place(session, rules, request)
+    except SoldOut:
+        await gate.drop(sale_id, token)
+        raise
+    except BaseException:
+        await gate.refund(sale_id, token)
+        raise
+    if placed.replayed:
+        await gate.refund(sale_id, token)
+    else:
+
+        async def confirm() -> None:
+            await gate.confirm(sale_id, token)
+
+        defer(session, confirm)
+    return placed
+
+
+async def _through_gate(session: AsyncSession, gate: FlashGate, request: OrderRequest) -> str | None:
+    """The reservation's token, or None for a key the gate has seen succeed. Raises what the
+    gate answers without the database: SoldOut, PurchaseLimitReached, IdempotencyInFlight,
+    and NotOnSale / SaleNotOpen from the sale's cached terms."""
+    assert request.flash_sale_id is not None
+    terms = gate.terms.get(request.flash_sale_id)
+    if terms is None:
+        sale = await flash.peek_sale(session, request.flash_sale_id)
+        terms = gate.terms[sale.id] = SaleTerms(
+            sale.id, sale.tenant_id, sale.sku_id, sale.starts_at, sale.ends_at, sale.per_user_limit
+        )
+    if terms.tenant_id != request.tenant_id or terms.sku_id != request.sku_id:
+        raise NotOnSale("The flash sale is for another SKU")
+    if not terms.starts_at <= utcnow() < terms.ends_at:
+        raise SaleNotOpen(starts_at=terms.starts_at.isoformat(), ends_at=terms.ends_at.isoformat())
+    token = gate.token(request.user_id, request.key)
+
+    async def ask() -> int:
+        return await gate.take(
+            terms.sale_id,
+            user_id=request.user_id,
+            quantity=request.quantity,
+            limit=terms.per_user_limit,
+            token=token,
+        )
+
+    verdict = await ask()
+    if verdict == gate_verdicts.NOT_LOADED:
+        await gate.load(session, await flash.peek_sale(session, terms.sale_id))
+        verdict = await ask()
+    if verdict == gate_verdicts.SOLD_OUT:
+        raise SoldOut()
+    if verdict == gate_verdicts.OVER_LIMIT:
+        raise PurchaseLimitReached(limit=terms.per_user_limit)
+    if verdict == gate_verdicts.IN_FLIGHT:
+        raise IdempotencyInFlight()
+    if verdict == gate_verdicts.KNOWN:
+        return None
+    return token
+
+
+async def _place(session: AsyncSession, rules: CommerceSettings, request: OrderRequest) -> Placed:
     digest = request.fingerprint()
     existing = await _by_key(session, request.user_id, request.key)
     if existing is not None:
@@ -316,6 +391,7 @@ async def do_release(
             order.show_id,
             order.room_id,
             order.flash_sale_id,
+            order.quantity,
             to,
             reason,
         ),

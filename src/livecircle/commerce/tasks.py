@@ -13,17 +13,18 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from livecircle.commerce import coupons, flash, orders, pins
 from livecircle.commerce.events import (
     CouponDropped,
+    FlashSaleEnded,
     FlashSaleScheduled,
     OrderPlaced,
     OrderReleased,
     ProductPinned,
     ProductUnpinned,
 )
+from livecircle.commerce.gate import FlashGate
 from livecircle.commerce.models import CouponTemplate, FlashSale, Pin
 from livecircle.economy.events import StoreItemRedeemed
 from livecircle.identity.events import UserRegistered
 from livecircle.kit.db import Database
-from livecircle.kit.effects import defer
 from livecircle.kit.errors import AppError
 from livecircle.kit.jobs import JobRunner
 from livecircle.live.events import HostFollowed
@@ -33,24 +34,28 @@ log = logging.getLogger(__name__)
 STOCK_EVERY = 0.3  # seconds: a sale's stock reaches the room at most this often
 
 
-def register_jobs(runner: JobRunner, db: Database, hub: Hub) -> None:
+def register_jobs(runner: JobRunner) -> None:
     async def close_sale(session: AsyncSession, payload: dict[str, Any]) -> None:
-        sale_id = int(payload["sale_id"])
-        await flash.do_close_sale(session, sale_id)
-        sale = await flash.peek_sale(session, sale_id)
-        if sale.room_id is not None:
-            room = sale.room_id
-
-            async def tell() -> None:
-                await hub.publish(f"room:{room}", {"type": "flash_sale", "sale": flash.sale_view(sale)})
-
-            defer(session, tell)
+        await flash.do_close_sale(session, int(payload["sale_id"]))
 
     runner.register(orders.TIMEOUT_JOB, orders.on_timeout)
     runner.register(flash.CLOSE_JOB, close_sale)
 
 
-def subscribe(db: Database, hub: Hub) -> None:
+async def reconcile_gate(db: Database, gate: FlashGate, *, older_than_s: float) -> None:
+    """Settle reservations a crashed node left in the gate, on every node, for ever."""
+    while True:
+        await asyncio.sleep(older_than_s / 3)
+        try:
+            async with db.unit_of_work() as session:
+                figures = await gate.reconcile(session, older_than_s=older_than_s)
+            if any(figures.values()):
+                log.warning("flash gate reconciled", extra=figures)
+        except Exception:
+            log.exception("flash gate reconciliation failed")
+
+
+def subscribe(db: Database, hub: Hub, gate: FlashGate | None = None) -> None:
     bus = db.bus
     stock_pending: set[int] = set()
 
@@ -68,12 +73,16 @@ def subscribe(db: Database, hub: Hub) -> None:
             {"type": "product_unpin", "pin_id": event.pin_id, "product_id": event.product_id},
         )
 
-    async def sale_scheduled(event: FlashSaleScheduled) -> None:
-        if event.room_id is None:
-            return
+    async def sale_changed(event: FlashSaleScheduled | FlashSaleEnded) -> None:
         async with db.unit_of_work() as session:
             sale = await flash.peek_sale(session, event.sale_id)
-        await hub.publish(f"room:{event.room_id}", {"type": "flash_sale", "sale": flash.sale_view(sale)})
+            if gate is not None:
+                if isinstance(event, FlashSaleEnded):
+                    await gate.close_sale(sale.id)
+                else:
+                    await gate.load(session, sale)
+        if event.room_id is not None:
+            await hub.publish(f"room:{event.room_id}", {"type": "flash_sale", "sale": flash.sale_view(sale)})
 
     async def publish_stock(sale_id: int) -> None:
         await asyncio.sleep(STOCK_EVERY)
@@ -98,6 +107,11 @@ def subscribe(db: Database, hub: Hub) -> None:
         stock_changed(event.flash_sale_id)
 
     async def order_released(event: OrderReleased) -> None:
+        if gate is not None and event.flash_sale_id is not None:
+            async with db.unit_of_work() as session:
+                sale = await flash.peek_sale(session, event.flash_sale_id)
+            if sale.closed_at is None:
+                await gate.give_back(sale.id, user_id=event.user_id, quantity=event.quantity)
         stock_changed(event.flash_sale_id)
 
     async def coupon_dropped(event: CouponDropped) -> None:
@@ -148,7 +162,8 @@ def subscribe(db: Database, hub: Hub) -> None:
     background: set[asyncio.Task[None]] = set()
     bus.subscribe(ProductPinned, pinned)
     bus.subscribe(ProductUnpinned, unpinned)
-    bus.subscribe(FlashSaleScheduled, sale_scheduled)
+    bus.subscribe(FlashSaleScheduled, sale_changed)
+    bus.subscribe(FlashSaleEnded, sale_changed)
     bus.subscribe(OrderPlaced, order_placed)
     bus.subscribe(OrderReleased, order_released)
     bus.subscribe(CouponDropped, coupon_dropped)

@@ -28,6 +28,7 @@ from livecircle.live import service as live_service
 from livecircle.live.routes import stream_key_out
 from livecircle.live.schemas import RoomCreate, Scenario, ShowCreate, ShowStatus, Visibility
 from livecircle.live.state import room_state
+from livecircle.web import commerce_pages
 
 router = APIRouter(include_in_schema=False)
 Text = Annotated[str, Form(max_length=200)]
@@ -52,13 +53,20 @@ async def home(request: Request, session: DbSession, principal: CurrentPrincipal
 
 @router.get("/rooms/{room_id}")
 async def room_page(
-    request: Request, room_id: int, session: DbSession, principal: CurrentPrincipal
+    request: Request, room_id: int, session: DbSession, principal: CurrentPrincipal, settings: AppSettings
 ) -> Response:
     room = await live_service.access_room(session, principal, room_id)
     state = await room_state(session, room)
     can_manage = room.owner_id == principal.user_id or principal.has_role(room.tenant_id, Role.OPERATOR)
     return _render(
-        request, "room.html", principal, room=room, state=state.model_dump(mode="json"), can_manage=can_manage
+        request,
+        "room.html",
+        principal,
+        room=room,
+        state=state.model_dump(mode="json"),
+        can_manage=can_manage,
+        shop_show_id=await commerce_pages.shop_show_id(session, room.id),
+        max_quantity=settings.commerce.max_quantity,
     )
 
 
@@ -102,6 +110,7 @@ async def console_room(
         state=(await room_state(session, room)).model_dump(mode="json"),
         shows=await live_service.list_shows(session, room.id),
         scenarios=list(Scenario),
+        shop=await commerce_pages.console_shop(session, room_id=room.id, tenant_id=room.tenant_id),
     )
 
 

@@ -1,4 +1,4 @@
-/* Small helpers shared by the page modules (gifts.js, wallet.js). */
+/* Small helpers shared by the page modules (gifts.js, wallet.js, shop.js, orders.js, console_shop.js). */
 
 /** The CSRF double-submit value: cookie-authenticated API writes send it as X-CSRF-Token. */
 export function csrfToken() {
@@ -29,12 +29,45 @@ export function el(tag, className, content) {
 
 /** JSON write to the API with the CSRF header; resolves {ok, status, body}. */
 export function postJson(url, body, headers) {
+  return sendJson("POST", url, body, headers);
+}
+
+/** Any write (POST, PUT, PATCH, DELETE); a 204 answers body {}. */
+export function sendJson(method, url, body, headers) {
   return fetch(url, {
-    method: "POST",
+    method: method,
     credentials: "same-origin",
     headers: Object.assign({ "content-type": "application/json", "x-csrf-token": csrfToken() }, headers || {}),
-    body: JSON.stringify(body)
+    body: body === undefined ? undefined : JSON.stringify(body)
   }).then((r) => r.json().catch(() => ({})).then((data) => ({ ok: r.ok, status: r.status, body: data })));
+}
+
+/** Integer cents as yuan with two decimals: 6900 → "¥69.00". */
+export function yuan(cents) {
+  return "¥" + (Number(cents) / 100).toFixed(2);
+}
+
+/** The server's clock as this page sees it: sync() with each answer's server_now, so every
+ * viewer counts down to the same instant whatever their own clock says. */
+export function serverClock() {
+  let offset = 0;
+  return {
+    sync(iso) {
+      const at = Date.parse(iso);
+      if (!Number.isNaN(at)) { offset = at - Date.now(); }
+    },
+    now() { return Date.now() + offset; },
+    get offset() { return offset; }
+  };
+}
+
+/** Seconds as "m:ss" (or "h:mm:ss"). */
+export function duration(seconds) {
+  const s = Math.max(0, Math.ceil(seconds));
+  const pad = (n) => String(n).padStart(2, "0");
+  const h = Math.floor(s / 3600);
+  const m = Math.floor((s % 3600) / 60);
+  return (h ? h + ":" + pad(m) : String(m)) + ":" + pad(s % 60);
 }
 
 export function getJson(url) {

@@ -1,7 +1,9 @@
 /* livecircle room page: player (hls.js), realtime socket, chat, danmaku, likes and moderation;
- * gifts and the contribution ranking live in gifts.js, shared helpers in kit.js. Protocol: docs/realtime.md.
+ * gifts and the contribution ranking live in gifts.js, live shopping (cards, flash sales, coupon
+ * drops, checkout) in shop.js, shared helpers in kit.js. Protocol: docs/realtime.md.
  * No build step: an ES module (for the import), the rest plain ES2017 in an IIFE. */
 import { mountGifts } from "./gifts.js";
+import { mountShop } from "./shop.js";
 import { el, format, newKey } from "./kit.js";
 
 (function () {
@@ -128,6 +130,7 @@ import { el, format, newKey } from "./kit.js";
   function applyState(state) {
     config.state = state;
     gifts.setState(state);
+    shop.setState(state);
     if (titleEl) { titleEl.textContent = state.show ? state.show.title : ""; }
     likeButton.disabled = state.mode !== "live";  // the server only counts likes for a live show
     if (state.mode === "live" || state.mode === "replay") {
@@ -776,6 +779,7 @@ import { el, format, newKey } from "./kit.js";
       }
       setPinned(event.pinned || null);
       setKnownLikes(event.likes || 0);
+      if (!event.resumed) { shop.reload(); }  // cards and sales that came while the socket was down
       if (event.policy) { applyPolicy(event.policy); }
       applyState(event.state);
       if (event.state.mode !== "live") {
@@ -819,6 +823,11 @@ import { el, format, newKey } from "./kit.js";
     replay: function () { refreshState(); },
     gift: function (event) { gifts.onGift(event); },
     gift_sent: function (event) { gifts.onSent(event); },
+    product_pin: function (event) { shop.onPin(event); },
+    product_unpin: function (event) { shop.onUnpin(event); },
+    flash_sale: function (event) { shop.onSale(event); },
+    flash_stock: function (event) { shop.onStock(event); },
+    coupon_drop: function (event) { shop.onCouponDrop(event); },
     error: function (event) {
       if (gifts.onError(event)) { return; }
       restorePending(event.ref);
@@ -925,6 +934,7 @@ import { el, format, newKey } from "./kit.js";
   var gifts = mountGifts({
     roomId: roomId, signedIn: signedIn, isOwner: !!config.isOwner, t: t, trySend: trySend
   });
+  var shop = mountShop({ roomId: roomId, signedIn: signedIn });
   applyState(config.state);
   connect();
 })();

@@ -1,0 +1,237 @@
+"""``python -m bench.flashsale --json``: a flash sale of 500 units and 20,000 buyers.
+
+On a throw-away durable PostgreSQL (fsync, synchronous_commit on) and a throw-away Redis:
+
+1. decision rates on one hot sale, each beside a peer in the same run (``decisions.py``):
+   the conditional UPDATE against SELECT … FOR UPDATE; the Lua gate against WATCH/MULTI;
+2. the HTTP API: every buyer (its own account and token) asks once for one unit through
+   ``livecircle serve`` with the Redis gate, 64 clients at a time; then the same against a
+   node without the gate (the database decides every attempt), the peer.
+
+Prints ``{"orders", "stock_left", "postgresql_decisions_per_s", "redis_gate_decisions_per_s",
+"http_p50_ms", "http_p99_ms", "peers", "goals", "run"}``; progress goes to stderr.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import json
+import platform
+import sys
+import tempfile
+import time
+import uuid
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+
+import httpx
+from sqlalchemy import func, insert, select
+from tests import services
+
+from bench.flashsale.decisions import postgresql_rates, redis_rates
+from bench.ledger.pg import durable_postgres
+from bench.ledger.seed import migrate
+from livecircle.commerce import catalog, flash
+from livecircle.commerce.models import FlashSale, Order
+from livecircle.identity import service as identity_service
+from livecircle.identity.models import Membership, User
+from livecircle.kit.clock import utcnow
+from livecircle.kit.db import Database
+
+GOALS = {"postgresql_decisions_per_s": 2500, "redis_gate_decisions_per_s": 50_000, "http_p99_ms": 200}
+
+
+def log(message: str) -> None:
+    print(f"[flashsale] {message}", file=sys.stderr, flush=True)
+
+
+def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(prog="python -m bench.flashsale", description=__doc__)
+    parser.add_argument("--buyers", type=int, default=20_000)
+    parser.add_argument("--units", type=int, default=500)
+    parser.add_argument("--clients", type=int, default=64)
+    parser.add_argument("--seconds", type=float, default=5.0, help="per decision-rate measurement")
+    parser.add_argument("--json", action="store_true", help="print only the JSON result on stdout")
+    return parser.parse_args(argv)
+
+
+async def make_buyers(db: Database, tenant: int, count: int) -> list[str]:
+    """``count`` members with API tokens, written in bulk."""
+    tag = uuid.uuid4().hex[:8]
+    now = utcnow()
+    users = [
+        {
+            "email": f"b{tag}-{i}@bench.test",
+            "display_name": f"买家{i}",
+            "password_hash": "!",
+            "created_at": now,
+        }
+        for i in range(count)
+    ]
+    async with db.unit_of_work() as session:
+        await session.execute(insert(User), users)
+        found = list(await session.scalars(select(User).where(User.email.like(f"b{tag}-%"))))
+        await session.execute(
+            insert(Membership),
+            [{"user_id": u.id, "tenant_id": tenant, "role": "member", "created_at": now} for u in found],
+        )
+        return [await identity_service.do_issue_api_token(session, user=u, tenant_id=tenant) for u in found]
+
+
+async def open_sale(db: Database, tenant: int, units: int, *, hours: float = 1) -> FlashSale:
+    async with db.unit_of_work() as session:
+        product = await catalog.do_create_product(
+            session,
+            tenant_id=tenant,
+            skus=[{"name": "限量", "price_cents": 19900, "stock": units}],
+            name="秒杀",
+        )
+        sku = (await catalog.skus_of(session, [product.id]))[product.id][0]
+        now = utcnow()
+        return await flash.do_create_sale(
+            session,
+            tenant_id=tenant,
+            show=None,
+            sku_id=sku.id,
+            price_cents=990,
+            starts_at=now - timedelta(seconds=1),
+            ends_at=now + timedelta(hours=hours),
+            stock_total=units,
+            per_user_limit=1,
+        )
+
+
+def percentile(values: list[float], share: float) -> float:
+    ordered = sorted(values)
+    return round(ordered[min(len(ordered) - 1, int(share * len(ordered)))], 1) if ordered else 0.0
+
+
+async def rush(base_url: str, sale: FlashSale, tokens: list[str], clients: int) -> dict[str, Any]:
+    """Every buyer asks once, ``clients`` at a time; latencies in ms and answers by code."""
+    latencies: list[float] = []
+    answers: dict[str, int] = {}
+    queue = iter(tokens)
+    limits = httpx.Limits(max_connections=clients, max_keepalive_connections=clients)
+
+    async with httpx.AsyncClient(base_url=base_url, timeout=60, limits=limits) as client:
+
+        async def buyer() -> None:
+            for token in queue:
+                started = time.perf_counter()
+                reply = await client.post(
+                    "/api/v1/orders",
+                    json={"sku_id": sale.sku_id, "flash_sale_id": sale.id},
+                    headers={"Authorization": f"Bearer {token}", "Idempotency-Key": uuid.uuid4().hex},
+                )
+                latencies.append((time.perf_counter() - started) * 1000)
+                code = (
+                    "created"
+                    if reply.status_code == 201
+                    else reply.json().get("code", str(reply.status_code))
+                )
+                answers[code] = answers.get(code, 0) + 1
+
+        started = time.perf_counter()
+        await asyncio.gather(*(buyer() for _ in range(clients)))
+        elapsed = time.perf_counter() - started
+    return {
+        "requests_per_s": round(len(latencies) / elapsed),
+        "http_p50_ms": percentile(latencies, 0.50),
+        "http_p99_ms": percentile(latencies, 0.99),
+        "answers": answers,
+    }
+
+
+async def sale_figures(db: Database, sale_id: int) -> dict[str, int]:
+    async with db.unit_of_work() as session:
+        sale = await session.get(FlashSale, sale_id)
+        orders = await session.scalar(
+            select(func.count()).select_from(Order).where(Order.flash_sale_id == sale_id)
+        )
+        assert sale is not None
+        return {"orders": int(orders or 0), "stock_left": sale.stock_left}
+
+
+async def run(args: argparse.Namespace) -> dict[str, Any]:
+    with (
+        durable_postgres() as cluster,
+        services.redis_server() as redis_url,
+        tempfile.TemporaryDirectory() as var,
+    ):
+        db = Database(cluster.url)
+        await migrate(db)
+        async with db.unit_of_work() as session:
+            tenant = (await identity_service.ensure_tenant(session, slug="bench", name="bench")).id
+        hot = await open_sale(db, tenant, 10**9, hours=24)
+        log(f"decision rates: {args.clients} clients, {args.seconds}s each")
+        dsn = services.plain_dsn(cluster.url)
+        pg = await postgresql_rates(dsn, hot.id, clients=args.clients, seconds=args.seconds)
+        gate = await redis_rates(redis_url, hot.id + 10**6, clients=args.clients, seconds=args.seconds)
+        log(f"seeding {args.buyers} buyers")
+        tokens = await make_buyers(db, tenant, args.buyers * 2)
+        http: dict[str, Any] = {}
+        for name, env in (("gate", {"LIVECIRCLE_REDIS_URL": redis_url}), ("database_only", {})):
+            sale = await open_sale(db, tenant, args.units)
+            log(f"HTTP rush ({name}): {args.buyers} buyers for {args.units} units")
+            node_dir = Path(var) / name
+            node_dir.mkdir()
+            variables = {"LIVECIRCLE_LOG_LEVEL": "ERROR", **env}
+            with services.livecircle_node(cluster.url, node_dir, 30.0, **variables) as node:
+                mine = tokens[: args.buyers] if name == "gate" else tokens[args.buyers :]
+                http[name] = {
+                    **await rush(node.base_url, sale, mine, args.clients),
+                    **await sale_figures(db, sale.id),
+                }
+        await db.dispose()
+    ours = http["gate"]
+    return {
+        "orders": ours["orders"],
+        "stock_left": ours["stock_left"],
+        "postgresql_decisions_per_s": pg["ours"]["decisions_per_s"],
+        "redis_gate_decisions_per_s": gate["ours"]["decisions_per_s"],
+        "http_p50_ms": ours["http_p50_ms"],
+        "http_p99_ms": ours["http_p99_ms"],
+        "http_requests_per_s": ours["requests_per_s"],
+        "answers": ours["answers"],
+        "peers": {
+            "postgresql_select_for_update": pg["peer_select_for_update"],
+            "redis_watch_multi": gate["peer_watch_multi"],
+            "http_database_only": http["database_only"],
+        },
+        "details": {"postgresql": pg["ours"], "redis_gate": gate["ours"], "decision_sql": pg["sql"]},
+        "goals": {
+            "exactly_the_units": ours["orders"] == args.units and ours["stock_left"] == 0,
+            "peer_exactly_the_units": http["database_only"]["orders"] == args.units,
+            "postgresql_decisions_ge_2500_per_s": pg["ours"]["decisions_per_s"]
+            >= GOALS["postgresql_decisions_per_s"],
+            "redis_gate_ge_50000_per_s": gate["ours"]["decisions_per_s"]
+            >= GOALS["redis_gate_decisions_per_s"],
+            "http_p99_le_200_ms": ours["http_p99_ms"] <= GOALS["http_p99_ms"],
+        },
+        "run": {
+            "buyers": args.buyers,
+            "units": args.units,
+            "clients": args.clients,
+            "seconds": args.seconds,
+            "python": platform.python_version(),
+            "cpus": len(__import__("os").sched_getaffinity(0)),
+            "postgresql": dict(cluster.written),
+        },
+    }
+
+
+def main(argv: list[str] | None = None) -> None:
+    args = parse_args(argv)
+    result = asyncio.run(run(args))
+    text = json.dumps(result, ensure_ascii=False, indent=None if args.json else 2)
+    print(text)
+    with contextlib.suppress(Exception):
+        if not args.json:
+            log(f"goals: {result['goals']}")
+
+
+if __name__ == "__main__":
+    main()
