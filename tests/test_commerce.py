@@ -446,3 +446,70 @@ async def test_every_viewer_sees_cards_sales_stock_and_drops_live(
         drop = await next_event(member, "coupon_drop")
         assert drop["coupon"]["name"] == "限时立减5元"
         assert drop["coupon"]["left"] == 20
+
+
+async def test_hosts_read_the_shop_and_nobody_reaches_another_tenant(
+    server: RunningServer, client: httpx.AsyncClient, viewer: Account
+) -> None:
+    shop = await open_shop(server, client)
+    assert (await client.get("/api/v1/products", headers=shop.host.headers)).status_code == 200
+    assert (await client.get("/api/v1/coupon-templates", headers=shop.host.headers)).status_code == 200
+    assert (await client.get("/api/v1/products", headers=viewer.headers)).status_code == 403
+    created = await client.post(
+        "/api/v1/coupon-templates",
+        json={"name": "手动券", "kind": "fixed", "amount_off_cents": 100, "channel": "manual"},
+        headers=shop.operator.headers,
+    )
+    by_host = await client.post(
+        f"/api/v1/coupon-templates/{created.json()['id']}/issue",
+        json={"user_id": viewer.user_id},
+        headers=shop.host.headers,
+    )
+    assert by_host.status_code == 403
+    stranger = await make_account(server, tenant="another-shop", name="别家会员")
+    for user_id in (stranger.user_id, 2**31 - 1):
+        refused = await client.post(
+            f"/api/v1/coupon-templates/{created.json()['id']}/issue",
+            json={"user_id": user_id},
+            headers=shop.operator.headers,
+        )
+        assert refused.status_code == 404
+        assert refused.json()["code"] == "member_not_found"
+    other_operator = await make_account(server, role=Role.OPERATOR, tenant="another-shop", name="别家运营")
+    foreign = await client.post(
+        "/api/v1/coupon-templates",
+        json={
+            "name": "越界券",
+            "kind": "fixed",
+            "amount_off_cents": 100,
+            "channel": "manual",
+            "product_id": shop.product_id,
+        },
+        headers=other_operator.headers,
+    )
+    assert foreign.status_code == 404
+    assert foreign.json()["code"] == "product_not_found"
+
+
+async def test_an_orders_payment_attempts_are_listed_with_their_outcome(
+    server: RunningServer, client: httpx.AsyncClient, viewer: Account, other_viewer: Account
+) -> None:
+    shop = await open_shop(server, client)
+    placed = (await order(client, viewer, sku_id=shop.skus[0]["id"], show_id=shop.show_id)).json()
+    failing = (await client.post(f"/api/v1/orders/{placed['id']}/payments", headers=viewer.headers)).json()
+    await client.post(failing["pay_url"], json={"outcome": "failure"}, headers=viewer.headers)
+    for _ in range(100):
+        attempts = (
+            await client.get(f"/api/v1/orders/{placed['id']}/payments", headers=viewer.headers)
+        ).json()
+        if attempts[0]["status"] != "pending":
+            break
+        await asyncio.sleep(0.05)
+    assert [a["status"] for a in attempts] == ["failed"]
+    retry = (await client.post(f"/api/v1/orders/{placed['id']}/payments", headers=viewer.headers)).json()
+    await client.post(retry["pay_url"], json={"outcome": "success"}, headers=viewer.headers)
+    await wait_for(client, viewer, placed["id"], "paid")
+    attempts = (await client.get(f"/api/v1/orders/{placed['id']}/payments", headers=viewer.headers)).json()
+    assert [a["status"] for a in attempts] == ["paid", "failed"]
+    theirs = await client.get(f"/api/v1/orders/{placed['id']}/payments", headers=other_viewer.headers)
+    assert theirs.status_code == 404

@@ -83,7 +83,6 @@ async def test_twenty_rushes_on_two_nodes_sell_exactly_the_stock(shop_nodes: dic
         crowd = dict(
             random.Random(seed).sample(sorted(members.items()), min(len(members), max(size * 2, 40)))
         )
-        print("RUN", seed, size, flush=True)
         async with client() as http:  # fresh connections: none idles into the server's keep-alive limit
             await run_crowd(
                 rush, list(crowd), http_buyer(shop_nodes["bases"], http, crowd, rush), clients=64, seed=seed

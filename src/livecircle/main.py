@@ -27,7 +27,7 @@ from livecircle.economy.batcher import close_batcher
 from livecircle.economy.payments import SandboxProvider
 from livecircle.economy.points_routes import router as points_router
 from livecircle.economy.routes import router as economy_router
-from livecircle.identity.deps import CSRF_COOKIE
+from livecircle.identity.deps import CSRF_COOKIE, principal_cache
 from livecircle.identity.routes import router as identity_router
 from livecircle.interaction import sockets as interaction_sockets
 from livecircle.interaction import tasks as interaction_tasks
@@ -79,6 +79,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.pages = pages
     app.state.playback_sessions = PlaybackSessions()
     app.state.background = set()
+    app.state.principals = principal_cache()
     app.state.payments = SandboxProvider(settings.secret_key, settings.http.base_url)
     install_error_handlers(app, render_page=_error_page)
     for router in (

@@ -12,14 +12,17 @@ from sqlalchemy import CursorResult, func, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from livecircle.commerce import catalog
 from livecircle.commerce.errors import (
     CouponLimitReached,
     CouponNotApplicable,
     CouponNotFound,
     CouponsGone,
+    MemberNotFound,
 )
 from livecircle.commerce.events import CouponDropped
 from livecircle.commerce.models import Coupon, CouponTemplate
+from livecircle.identity.models import Membership
 from livecircle.kit.clock import utcnow
 from livecircle.kit.db import one_sqlite_writer
 from livecircle.kit.events import emit
@@ -27,6 +30,9 @@ from livecircle.live.models import Show
 
 
 async def do_create_template(session: AsyncSession, *, tenant_id: int, **fields: Any) -> CouponTemplate:
+    """Raises ProductNotFound when the coupon is for another tenant's (or no) product."""
+    if fields.get("product_id") is not None:
+        await catalog.get_product(session, tenant_id, fields["product_id"])
     template = CouponTemplate(tenant_id=tenant_id, **fields)
     session.add(template)
     await session.flush()
@@ -74,6 +80,11 @@ async def do_issue(
     now = utcnow()
     if not template.enabled or (template.valid_until is not None and template.valid_until <= now):
         raise CouponNotApplicable("This coupon is no longer handed out")
+    member = await session.scalar(
+        select(Membership.id).where(Membership.user_id == user_id, Membership.tenant_id == template.tenant_id)
+    )
+    if member is None:
+        raise MemberNotFound()
     await one_sqlite_writer(session)
     held = await session.scalar(
         select(func.count())

@@ -11,8 +11,9 @@ from livecircle.commerce import catalog
 from livecircle.commerce.gate import FlashGate
 from livecircle.economy.deps import operator_tenant
 from livecircle.identity.deps import CurrentUser
-from livecircle.identity.schemas import Principal
+from livecircle.identity.schemas import Principal, Role
 from livecircle.kit.deps import DbSession
+from livecircle.kit.errors import Forbidden
 from livecircle.live.models import Show
 
 ObjectId = Annotated[int, Path(ge=1, le=2**31 - 1)]
@@ -24,6 +25,14 @@ async def _managed_show(show_id: ObjectId, session: DbSession, principal: Curren
 
 def shop_operator(principal: CurrentUser) -> int:
     return operator_tenant(principal, "products, coupons and orders")
+
+
+def shop_staff(principal: CurrentUser) -> int:
+    """Hosts read the catalogue and the coupons they may attach and drop; operators manage them."""
+    tenant_id = principal.tenant_id
+    if tenant_id is None or not principal.has_role(tenant_id, Role.HOST):
+        raise Forbidden("Hosts and operators see the shop's products and coupons")
+    return tenant_id
 
 
 def tenant_of(principal: Principal) -> int:
@@ -38,3 +47,4 @@ def flash_gate(conn: HTTPConnection) -> FlashGate | None:
 ManagedShow = Annotated[Show, Depends(_managed_show)]
 Gate = Annotated[FlashGate | None, Depends(flash_gate)]
 ShopOperator = Annotated[int, Depends(shop_operator)]
+ShopStaff = Annotated[int, Depends(shop_staff)]

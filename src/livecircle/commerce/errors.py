@@ -111,3 +111,9 @@ class PaymentNotFound(AppError):
     code = "payment_not_found"
     status_code = 404
     message = "No such payment"
+
+
+class MemberNotFound(AppError):
+    code = "member_not_found"
+    status_code = 404
+    message = "No such member of this shop"

@@ -10,7 +10,7 @@ from fastapi import APIRouter, Path, Query, Request, status
 from fastapi.responses import JSONResponse
 
 from livecircle.commerce import coupons, orders, payments
-from livecircle.commerce.deps import Gate, ObjectId, ShopOperator, tenant_of
+from livecircle.commerce.deps import Gate, ObjectId, ShopOperator, ShopStaff, tenant_of
 from livecircle.commerce.errors import CouponNotClaimable
 from livecircle.commerce.models import Coupon, CouponTemplate
 from livecircle.commerce.schemas import (
@@ -110,6 +110,14 @@ async def pay_order(
     return PaymentOut.model_validate(payment).model_copy(update={"pay_url": pay_url})
 
 
+@router.get("/orders/{order_id}/payments")
+async def order_payments(order_id: ObjectId, session: DbSession, principal: CurrentUser) -> list[PaymentOut]:
+    """The order's payment attempts, newest first: pending, paid, failed or refund_due."""
+    assert principal.user_id is not None
+    order = await orders.get_own_order(session, user_id=principal.user_id, order_id=order_id)
+    return [PaymentOut.model_validate(p) for p in await payments.list_payments(session, order.id)]
+
+
 @router.post("/orders/payments/sandbox/callback")
 async def sandbox_callback(request: Request, session: DbSession, provider: Sandbox) -> dict[str, str]:
     """The provider's signed notice (HMAC-SHA256). Repeats are harmless; a bad signature is 401."""
@@ -160,7 +168,7 @@ async def create_template(
 
 
 @router.get("/coupon-templates")
-async def list_templates(session: DbSession, tenant_id: ShopOperator) -> list[CouponTemplateOut]:
+async def list_templates(session: DbSession, tenant_id: ShopStaff) -> list[CouponTemplateOut]:
     return [CouponTemplateOut.model_validate(t) for t in await coupons.list_templates(session, tenant_id)]
 
 

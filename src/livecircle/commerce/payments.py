@@ -56,6 +56,11 @@ async def do_start_payment(
     return payment, checkout.pay_url
 
 
+async def list_payments(session: AsyncSession, order_id: int) -> list[Payment]:
+    query = select(Payment).where(Payment.order_id == order_id).order_by(Payment.id.desc())
+    return list((await session.scalars(query)).all())
+
+
 def _pay_url(provider: PaymentProvider, payment: Payment) -> str:
     return getattr(provider, "base_url", "") + PAY_PATH.format(ref=payment.provider_ref)
 

@@ -9,7 +9,7 @@ from typing import Any
 from fastapi import APIRouter, status
 
 from livecircle.commerce import catalog, coupons, flash, funnel, orders, pins
-from livecircle.commerce.deps import ManagedShow, ObjectId, ShopOperator, shop_operator, tenant_of
+from livecircle.commerce.deps import ManagedShow, ObjectId, ShopOperator, ShopStaff, shop_operator, tenant_of
 from livecircle.commerce.models import Product
 from livecircle.commerce.schemas import (
     AttachIn,
@@ -55,7 +55,7 @@ async def create_product(data: ProductIn, session: DbSession, tenant_id: ShopOpe
 
 
 @router.get("/products")
-async def list_products(session: DbSession, tenant_id: ShopOperator) -> list[ProductOut]:
+async def list_products(session: DbSession, tenant_id: ShopStaff) -> list[ProductOut]:
     return await _product_out(session, await catalog.list_products(session, tenant_id, enabled_only=False))
 
 

@@ -13,7 +13,8 @@ from starlette.requests import HTTPConnection
 from livecircle.identity import service
 from livecircle.identity.errors import CsrfFailed
 from livecircle.identity.schemas import ANONYMOUS, Principal
-from livecircle.kit.deps import AppSettings, DbSession, get_app_settings
+from livecircle.kit.cache import LoadingCache
+from livecircle.kit.deps import AppSettings, DbSession, get_app_settings, get_database
 from livecircle.kit.errors import Unauthenticated
 
 SESSION_COOKIE = "lc_session"
@@ -46,7 +47,7 @@ async def resolve_principal(session: AsyncSession, conn: HTTPConnection) -> tupl
     if bearer is None and conn.scope["type"] == "websocket":
         bearer = conn.query_params.get("token")  # browsers cannot set headers on a WebSocket
     if bearer:
-        principal = await service.get_principal_by_api_token(session, bearer)
+        principal = await _by_token(session, conn, bearer)
         if principal is None:
             raise Unauthenticated("The API token is invalid or revoked")
         return principal, "token"
@@ -57,6 +58,21 @@ async def resolve_principal(session: AsyncSession, conn: HTTPConnection) -> tupl
         if principal is not None:
             return principal, "cookie"
     return ANONYMOUS, "anonymous"
+
+
+async def _by_token(session: AsyncSession, conn: HTTPConnection, bearer: str) -> Principal | None:
+    """API clients send their token with every request: who it belongs to is cached for
+    ``TOKEN_SECONDS`` per node (a role change or a deleted account shows after that)."""
+    cache: LoadingCache[str, Principal | None] | None = getattr(conn.app.state, "principals", None)
+    if cache is None:
+        return await service.get_principal_by_api_token(session, bearer)
+    db = get_database(conn)
+
+    async def load() -> Principal | None:
+        async with db.unit_of_work() as fresh:
+            return await service.get_principal_by_api_token(fresh, bearer)
+
+    return await cache.get(service.token_digest(bearer), load)
 
 
 async def get_principal(request: Request, session: DbSession) -> Principal:
@@ -87,6 +103,13 @@ async def require_user(principal: Annotated[Principal, Depends(get_principal)]) 
     if not principal.is_authenticated:
         raise Unauthenticated()
     return principal
+
+
+TOKEN_SECONDS = 10.0
+
+
+def principal_cache() -> LoadingCache[str, Principal | None]:
+    return LoadingCache(TOKEN_SECONDS)
 
 
 CurrentPrincipal = Annotated[Principal, Depends(get_principal)]

@@ -25,7 +25,7 @@ _hasher = PasswordHasher()
 _DUMMY_HASH = _hasher.hash("not-a-real-password")
 
 
-def _digest(token: str) -> str:
+def token_digest(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
 
 
@@ -125,7 +125,7 @@ async def do_open_session(session: AsyncSession, *, user: User, tenant_id: int, 
     token = new_token()
     session.add(
         PageSession(
-            token_hash=_digest(token),
+            token_hash=token_digest(token),
             user_id=user.id,
             tenant_id=tenant_id,
             expires_at=utcnow() + timedelta(days=max_age_days),
@@ -136,7 +136,8 @@ async def do_open_session(session: AsyncSession, *, user: User, tenant_id: int, 
 
 
 async def do_close_session(session: AsyncSession, token: str) -> None:
-    page_session = await session.scalar(select(PageSession).where(PageSession.token_hash == _digest(token)))
+    digest = token_digest(token)
+    page_session = await session.scalar(select(PageSession).where(PageSession.token_hash == digest))
     if page_session is not None:
         await session.delete(page_session)
         await session.flush()
@@ -144,7 +145,7 @@ async def do_close_session(session: AsyncSession, token: str) -> None:
 
 async def do_issue_api_token(session: AsyncSession, *, user: User, tenant_id: int, name: str = "api") -> str:
     token = "lct_" + new_token()
-    session.add(ApiToken(token_hash=_digest(token), user_id=user.id, tenant_id=tenant_id, name=name))
+    session.add(ApiToken(token_hash=token_digest(token), user_id=user.id, tenant_id=tenant_id, name=name))
     await session.flush()
     return token
 
@@ -164,7 +165,9 @@ async def _principal(session: AsyncSession, user_id: int, tenant_id: int) -> Pri
 
 async def get_principal_by_session(session: AsyncSession, token: str) -> Principal | None:
     page_session = await session.scalar(
-        select(PageSession).where(PageSession.token_hash == _digest(token), PageSession.expires_at > utcnow())
+        select(PageSession).where(
+            PageSession.token_hash == token_digest(token), PageSession.expires_at > utcnow()
+        )
     )
     if page_session is None:
         return None
@@ -173,7 +176,7 @@ async def get_principal_by_session(session: AsyncSession, token: str) -> Princip
 
 async def get_principal_by_api_token(session: AsyncSession, token: str) -> Principal | None:
     api_token = await session.scalar(
-        select(ApiToken).where(ApiToken.token_hash == _digest(token), ApiToken.revoked_at.is_(None))
+        select(ApiToken).where(ApiToken.token_hash == token_digest(token), ApiToken.revoked_at.is_(None))
     )
     if api_token is None:
         return None
