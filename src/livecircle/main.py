@@ -6,7 +6,7 @@ import asyncio
 import gc
 import secrets
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
 
@@ -16,6 +16,7 @@ from fastapi.staticfiles import StaticFiles
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from redis.asyncio import Redis
 from sqlalchemy import text
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from livecircle import __version__
 from livecircle.commerce import tasks as commerce_tasks
@@ -99,7 +100,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         app.include_router(router)
     app.mount("/static", StaticFiles(directory=WEB / "static"), name="static")
     _install_ops_routes(app)
-    app.middleware("http")(_request_context)
+    app.add_middleware(RequestContext)
     app.add_middleware(RawSendMiddleware)  # outermost: hands the hub the server's own socket writer
 
     @app.websocket("/ws/rooms/{room_id}")
@@ -192,27 +193,53 @@ def _make_hub(settings: Settings) -> Hub:
     )
 
 
-async def _request_context(request: Request, call_next: Callable[[Request], Awaitable[Response]]) -> Response:
-    """Locale, the CSRF double-submit cookie, and request metrics."""
-    translator: Translator = request.app.state.translator
-    request.state.locale = translator.negotiate(
-        query=request.query_params.get("lang"),
-        cookie=request.cookies.get("lc_lang"),
-        accept_language=request.headers.get("accept-language", ""),
-    )
-    csrf = request.cookies.get(CSRF_COOKIE)
-    request.state.csrf_token = csrf or secrets.token_urlsafe(24)
-    started = time.perf_counter()
-    response = await call_next(request)
-    route = getattr(request.scope.get("route"), "path", "unmatched")
-    HTTP_REQUESTS.labels(request.method, route, str(response.status_code)).inc()
-    HTTP_LATENCY.labels(request.method, route).observe(time.perf_counter() - started)
-    if not csrf:
-        settings: Settings = request.app.state.settings
-        response.set_cookie(
-            CSRF_COOKIE, request.state.csrf_token, samesite="lax", secure=settings.cookie_secure, path="/"
+class RequestContext:
+    """Locale, the CSRF double-submit cookie, and request metrics, as plain ASGI: Starlette's
+    ``BaseHTTPMiddleware`` re-wraps every request and response in tasks and streams, which
+    cost more than the API call behind it (profiled)."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        request = Request(scope)
+        state = request.app.state
+        translator: Translator = state.translator
+        request.state.locale = translator.negotiate(
+            query=request.query_params.get("lang"),
+            cookie=request.cookies.get("lc_lang"),
+            accept_language=request.headers.get("accept-language", ""),
         )
-    return response
+        csrf = request.cookies.get(CSRF_COOKIE)
+        request.state.csrf_token = csrf or secrets.token_urlsafe(24)
+        started = time.perf_counter()
+        status = 500
+
+        async def send_with_context(message: Message) -> None:
+            nonlocal status
+            if message["type"] == "http.response.start":
+                status = message["status"]
+                if not csrf:
+                    cookie = Response()
+                    cookie.set_cookie(
+                        CSRF_COOKIE,
+                        request.state.csrf_token,
+                        samesite="lax",
+                        secure=state.settings.cookie_secure,
+                        path="/",
+                    )
+                    message = {**message, "headers": [*message.get("headers", []), *cookie.raw_headers[-1:]]}
+            await send(message)
+
+        try:
+            await self.app(scope, receive, send_with_context)
+        finally:
+            route = getattr(scope.get("route"), "path", "unmatched")
+            HTTP_REQUESTS.labels(request.method, route, str(status)).inc()
+            HTTP_LATENCY.labels(request.method, route).observe(time.perf_counter() - started)
 
 
 def _error_page(request: Request, problem: dict[str, object]) -> Response:

@@ -23,11 +23,11 @@ async def _managed_show(show_id: ObjectId, session: DbSession, principal: Curren
     return await catalog.manage_show(session, principal, show_id)
 
 
-def shop_operator(principal: CurrentUser) -> int:
+async def shop_operator(principal: CurrentUser) -> int:
     return operator_tenant(principal, "products, coupons and orders")
 
 
-def shop_staff(principal: CurrentUser) -> int:
+async def shop_staff(principal: CurrentUser) -> int:
     """Hosts read the catalogue and the coupons they may attach and drop; operators manage them."""
     tenant_id = principal.tenant_id
     if tenant_id is None or not principal.has_role(tenant_id, Role.HOST):
@@ -40,7 +40,7 @@ def tenant_of(principal: Principal) -> int:
     return principal.tenant_id
 
 
-def flash_gate(conn: HTTPConnection) -> FlashGate | None:
+async def flash_gate(conn: HTTPConnection) -> FlashGate | None:
     return cast(FlashGate | None, conn.app.state.flash_gate)
 
 

@@ -197,7 +197,7 @@ async def get_sale(sale_id: ObjectId, session: DbSession) -> dict[str, Any]:
 async def end_sale(sale_id: ObjectId, session: DbSession, principal: CurrentUser) -> dict[str, Any]:
     sale = await flash.get_sale(session, tenant_of(principal), sale_id)
     if sale.show_id is None:
-        shop_operator(principal)
+        await shop_operator(principal)
     else:
         await catalog.manage_show(session, principal, sale.show_id)
     return flash.sale_view(await flash.do_end_sale_now(session, sale=sale))

@@ -13,7 +13,7 @@ from livecircle.identity.schemas import Principal, Role
 from livecircle.kit.errors import Forbidden
 
 
-def idempotency_key(
+async def idempotency_key(
     key: Annotated[
         str | None, Header(alias="Idempotency-Key", description="1–255 printable characters")
     ] = None,
@@ -36,7 +36,7 @@ def operator_tenant(principal: Principal, what: str) -> int:
     return tenant_id
 
 
-def sandbox_provider(conn: HTTPConnection) -> SandboxProvider:
+async def sandbox_provider(conn: HTTPConnection) -> SandboxProvider:
     return cast(SandboxProvider, conn.app.state.payments)
 
 

@@ -50,7 +50,7 @@ class ChatEngine:
         await self.earnings.stop()  # after the writer: its last lines still earn
 
 
-def get_chat_engine(request: Request) -> ChatEngine:
+async def get_chat_engine(request: Request) -> ChatEngine:
     return cast(ChatEngine, request.app.state.chat)
 
 
