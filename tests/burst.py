@@ -101,17 +101,31 @@ class KeepAlive:
         head += [f"Content-Length: {len(body)}"]
         if call.json is not None:
             head += ["Content-Type: application/json"]
+        message = ("\r\n".join(head) + "\r\n\r\n").encode() + body
         async with asyncio.timeout(self.timeout):
-            if self._writer is None or self._writer.is_closing():
-                self._reader, self._writer = await asyncio.open_connection(self.host, self.port)
-            assert self._reader is not None
-            self._writer.write(("\r\n".join(head) + "\r\n\r\n").encode() + body)
-            top = await self._reader.readuntil(b"\r\n\r\n")
-            reply = _parse(top)
-            length = int(reply.headers.get("content-length", "0"))
-            content = await self._reader.readexactly(length) if length else b""
+            reused = self._writer is not None and not self._writer.is_closing()
+            try:
+                reply = await self._exchange(message)
+            except (asyncio.IncompleteReadError, ConnectionError):
+                # The server closed an idle kept-alive connection just before we sent on it
+                # (uvicorn does after 5 s): nothing was answered, so send again on a new one.
+                await self.close()
+                if not reused:
+                    raise
+                reply = await self._exchange(message)
         if reply.headers.get("connection", "").lower() == "close":
             await self.close()
+        return reply
+
+    async def _exchange(self, message: bytes) -> Reply:
+        if self._writer is None or self._writer.is_closing():
+            self._reader, self._writer = await asyncio.open_connection(self.host, self.port)
+        assert self._reader is not None
+        self._writer.write(message)
+        top = await self._reader.readuntil(b"\r\n\r\n")
+        reply = _parse(top)
+        length = int(reply.headers.get("content-length", "0"))
+        content = await self._reader.readexactly(length) if length else b""
         return Reply(reply.status_code, reply.headers, content)
 
     async def close(self) -> None:

@@ -11,7 +11,6 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import timedelta
 
-import httpx
 from sqlalchemy import func, insert, select
 
 from livecircle.commerce import catalog, flash, orders
@@ -22,6 +21,7 @@ from livecircle.identity.models import Membership, User
 from livecircle.kit.clock import utcnow
 from livecircle.kit.db import Database
 from livecircle.kit.errors import AppError
+from tests.burst import Call, KeepAlive
 
 Buy = Callable[[int, int, str], Awaitable[int | None]]  # (attempt, user, key) → order id or None
 
@@ -74,23 +74,30 @@ async def make_members(db: Database, tenant: int, count: int) -> dict[int, str]:
         }
 
 
-def http_buyer(bases: list[str], client: httpx.AsyncClient, tokens: dict[int, str], rush: Rush) -> Buy:
-    """Buy over HTTP, spreading attempts across the nodes in ``bases``."""
+class HttpBuyer:
+    """Buys over HTTP, spreading attempts across the nodes in ``bases``; each client task
+    keeps one connection per node alive. ``close`` when the rush is over."""
 
-    async def buy(attempt: int, user: int, key: str) -> int | None:
-        reply = await client.post(
-            f"{bases[attempt % len(bases)]}/api/v1/orders",
-            json={"sku_id": rush.sku_id, "flash_sale_id": rush.sale_id},
-            headers={"Authorization": f"Bearer {tokens[user]}", "Idempotency-Key": key},
-        )
+    def __init__(self, bases: list[str], tokens: dict[int, str], rush: Rush) -> None:
+        self.bases, self.tokens, self.rush = bases, tokens, rush
+        self.connections: dict[tuple[int, str], KeepAlive] = {}
+
+    async def __call__(self, attempt: int, user: int, key: str) -> int | None:
+        base = self.bases[attempt % len(self.bases)]
+        connection = self.connections.setdefault((id(asyncio.current_task()), base), KeepAlive(base))
+        headers = {"Authorization": f"Bearer {self.tokens[user]}", "Idempotency-Key": key}
+        body = {"sku_id": self.rush.sku_id, "flash_sale_id": self.rush.sale_id}
+        reply = await connection.send(Call("POST", "/api/v1/orders", headers, body))
         if reply.status_code == 201:
             return int(reply.json()["id"])
         if reply.status_code >= 500 or "code" not in reply.json():
-            raise AssertionError(f"{reply.status_code}: {reply.text}")
-        rush.refused[reply.json()["code"]] += 1
+            raise AssertionError(f"{reply.status_code}: {reply.content!r}")
+        self.rush.refused[reply.json()["code"]] += 1
         return None
 
-    return buy
+    async def close(self) -> None:
+        for connection in self.connections.values():
+            await connection.close()
 
 
 async def open_sale(db: Database, tenant: int, rush: Rush) -> None:

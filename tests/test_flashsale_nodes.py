@@ -12,7 +12,6 @@ import uuid
 from collections.abc import AsyncIterator, Iterator
 from typing import Any
 
-import httpx
 import pytest
 
 from livecircle.commerce import orders
@@ -21,12 +20,7 @@ from livecircle.config import CommerceSettings
 from livecircle.kit.db import Database
 from tests import services
 from tests.conftest import migrate
-from tests.flashsale_crowd import Rush, http_buyer, make_members, open_sale, run_crowd, tenant_id, violations
-
-
-def client() -> httpx.AsyncClient:
-    return httpx.AsyncClient(timeout=60, limits=httpx.Limits(max_connections=64))
-
+from tests.flashsale_crowd import HttpBuyer, Rush, make_members, open_sale, run_crowd, tenant_id, violations
 
 RUNS = [(1, 1)] * 5 + [(1, 2)] * 4 + [(10, 1)] * 5 + [(10, 3)] * 5 + [(1000, 2)]
 RECONCILE_AFTER = 5.0
@@ -61,15 +55,7 @@ async def shop_nodes(
         ]
         tenant = await tenant_id(db)
         members = await make_members(db, tenant, 2500)
-        async with httpx.AsyncClient(timeout=60, limits=httpx.Limits(max_connections=64)) as client:
-            yield {
-                "db": db,
-                "gate": gate,
-                "bases": bases,
-                "tenant": tenant,
-                "members": members,
-                "client": client,
-            }
+        yield {"db": db, "gate": gate, "bases": bases, "tenant": tenant, "members": members}
     await gate.close()
     await db.dispose()
 
@@ -83,10 +69,11 @@ async def test_twenty_rushes_on_two_nodes_sell_exactly_the_stock(shop_nodes: dic
         crowd = dict(
             random.Random(seed).sample(sorted(members.items()), min(len(members), max(size * 2, 40)))
         )
-        async with client() as http:  # fresh connections: none idles into the server's keep-alive limit
-            await run_crowd(
-                rush, list(crowd), http_buyer(shop_nodes["bases"], http, crowd, rush), clients=64, seed=seed
-            )
+        buyer = HttpBuyer(shop_nodes["bases"], crowd, rush)
+        try:
+            await run_crowd(rush, list(crowd), buyer, clients=64, seed=seed)
+        finally:
+            await buyer.close()
         found = await violations(db, rush)
         if found:
             failures.append((seed, size, limit, found))
@@ -130,16 +117,14 @@ async def test_reconciliation_settles_what_a_dead_node_left_in_the_gate(shop_nod
     rush.seen.append(placed.order.id)
 
     crowd = {u: members[u] for u in users[3:60]}
-    async with client() as http:
-        await run_crowd(
-            rush, list(crowd), http_buyer(shop_nodes["bases"], http, crowd, rush), clients=16, seed=7
-        )
-    assert len(rush.seen) == 3  # two units are stuck behind the dead node's reservations
-    await asyncio.sleep(RECONCILE_AFTER * 2.5)  # the nodes reconcile
-    async with client() as http:
-        await run_crowd(
-            rush, list(crowd), http_buyer(shop_nodes["bases"], http, crowd, rush), clients=16, seed=8
-        )
+    buyer = HttpBuyer(shop_nodes["bases"], crowd, rush)
+    try:
+        await run_crowd(rush, list(crowd), buyer, clients=16, seed=7)
+        assert len(rush.seen) == 3  # two units are stuck behind the dead node's reservations
+        await asyncio.sleep(RECONCILE_AFTER * 2.5)  # the nodes reconcile
+        await run_crowd(rush, list(crowd), buyer, clients=16, seed=8)
+    finally:
+        await buyer.close()
     assert await violations(db, rush) == []
     stock, _, pending, _ = FlashGate.keys(rush.sale_id)
     assert int(await gate.redis.get(stock)) == 0

@@ -27,9 +27,9 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
-import httpx
 from sqlalchemy import func, insert, select
 from tests import services
+from tests.burst import Call, KeepAlive
 
 from bench.flashsale.decisions import postgresql_rates, redis_rates
 from bench.ledger.pg import durable_postgres
@@ -110,22 +110,20 @@ def percentile(values: list[float], share: float) -> float:
 
 
 async def rush(base_url: str, sale: FlashSale, tokens: list[str], clients: int) -> dict[str, Any]:
-    """Every buyer asks once, ``clients`` at a time; latencies in ms and answers by code."""
+    """Every buyer asks once, ``clients`` connections at a time (kept alive, like browsers);
+    latencies in ms and answers by code."""
     latencies: list[float] = []
     answers: dict[str, int] = {}
     queue = iter(tokens)
-    limits = httpx.Limits(max_connections=clients, max_keepalive_connections=clients)
+    body = {"sku_id": sale.sku_id, "flash_sale_id": sale.id}
 
-    async with httpx.AsyncClient(base_url=base_url, timeout=60, limits=limits) as client:
-
-        async def buyer() -> None:
+    async def buyer() -> None:
+        connection = KeepAlive(base_url)
+        try:
             for token in queue:
+                headers = {"Authorization": f"Bearer {token}", "Idempotency-Key": uuid.uuid4().hex}
                 started = time.perf_counter()
-                reply = await client.post(
-                    "/api/v1/orders",
-                    json={"sku_id": sale.sku_id, "flash_sale_id": sale.id},
-                    headers={"Authorization": f"Bearer {token}", "Idempotency-Key": uuid.uuid4().hex},
-                )
+                reply = await connection.send(Call("POST", "/api/v1/orders", headers, body))
                 latencies.append((time.perf_counter() - started) * 1000)
                 code = (
                     "created"
@@ -133,10 +131,12 @@ async def rush(base_url: str, sale: FlashSale, tokens: list[str], clients: int) 
                     else reply.json().get("code", str(reply.status_code))
                 )
                 answers[code] = answers.get(code, 0) + 1
+        finally:
+            await connection.close()
 
-        started = time.perf_counter()
-        await asyncio.gather(*(buyer() for _ in range(clients)))
-        elapsed = time.perf_counter() - started
+    started = time.perf_counter()
+    await asyncio.gather(*(buyer() for _ in range(clients)))
+    elapsed = time.perf_counter() - started
     return {
         "requests_per_s": round(len(latencies) / elapsed),
         "http_p50_ms": percentile(latencies, 0.50),
