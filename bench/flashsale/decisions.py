@@ -13,8 +13,12 @@ gate's Lua script, each beside a common alternative (the peer) in the same run.
 from __future__ import annotations
 
 import asyncio
+import shutil
+import subprocess
+import tempfile
 import time
 from collections.abc import Awaitable, Callable
+from pathlib import Path
 from typing import Any
 
 import asyncpg  # type: ignore[import-untyped]
@@ -23,6 +27,7 @@ from redis.exceptions import WatchError
 from sqlalchemy.dialects import postgresql
 
 from livecircle.commerce import stock
+from livecircle.commerce.gate import _TAKE as _TAKE_SCRIPT
 from livecircle.commerce.gate import RESERVED, FlashGate
 from livecircle.kit.clock import utcnow
 
@@ -139,3 +144,106 @@ async def redis_rates(redis_url: str, sale_id: int, *, clients: int, seconds: fl
         await gate.close()
         for client in peers:
             await client.aclose()
+
+
+# The peer for the server-side figure: the plain check-and-decrement script of
+# research/analytics_sales_privacy.md §2.2 (no per-user limit, no reservations).
+PEER_SCRIPT = """
+local s = tonumber(redis.call('get', KEYS[1]))
+if s and s > 0 then redis.call('decr', KEYS[1]); redis.call('incr', KEYS[2]); return 1 end
+return 0
+"""
+
+
+def redis_server_rates(redis_url: str, *, clients: int = 50, requests: int = 300_000) -> dict[str, Any]:
+    """The gate's script as Redis itself runs it, driven by ``redis-benchmark`` (C) with random
+    buyers and tokens, beside the peer script; what one Python process can send is the
+    ``redis_rates`` figure."""
+    if shutil.which("redis-benchmark") is None:
+        return {"error": "redis-benchmark not found"}
+    port = redis_url.rsplit(":", 1)[1].split("/")[0]
+    figures: dict[str, Any] = {}
+    scripts = {
+        "ours": (
+            _TAKE_SCRIPT,
+            ["4", "rb:s", "rb:h", "rb:p", "rb:d", "1", "__rand_int__", "1000000000", "t__rand_int__", "1"],
+        ),
+        "peer_check_and_decr": (PEER_SCRIPT, ["2", "rb:peer", "rb:sold"]),
+    }
+    for name, (script, args) in scripts.items():
+        load = subprocess.run(
+            ["redis-cli", "-p", port, "SCRIPT", "LOAD", script], capture_output=True, text=True
+        )
+        subprocess.run(
+            ["redis-cli", "-p", port, "MSET", "rb:s", "1000000000", "rb:peer", "1000000000"],
+            capture_output=True,
+        )
+        run = subprocess.run(
+            [
+                "redis-benchmark",
+                "-p",
+                port,
+                "-c",
+                str(clients),
+                "-n",
+                str(requests),
+                "-r",
+                "100000000",
+                "-q",
+                "EVALSHA",
+                load.stdout.strip(),
+                *args,
+            ],
+            capture_output=True,
+            text=True,
+            timeout=300,
+        )
+        line = run.stdout.strip().splitlines()[-1] if run.stdout.strip() else run.stderr
+        rate = line.split(": ", 1)[1].split(" requests")[0] if ": " in line else "0"
+        figures[name] = {"decisions_per_s": round(float(rate)), "clients": clients, "line": line[-80:]}
+    return figures
+
+
+PGBENCH_DECISION = (
+    "UPDATE commerce_flash_sale SET stock_left = stock_left - 1 WHERE id = :sale AND stock_left >= 1"
+    " AND starts_at <= now() AND ends_at > now() AND closed_at IS NULL;\n"
+)
+
+
+def postgresql_server_rates(dsn: str, sale_id: int, *, clients: int, seconds: float) -> dict[str, Any]:
+    """The decision UPDATE run by ``pgbench`` (C, prepared, autocommit): what the database
+    itself allows on this disk, with every commit flushed."""
+    if shutil.which("pgbench") is None:
+        return {"error": "pgbench not found"}
+    with tempfile.NamedTemporaryFile("w", suffix=".sql", delete=False) as script:
+        script.write(PGBENCH_DECISION)
+    try:
+        run = subprocess.run(
+            [
+                "pgbench",
+                "-n",
+                "-M",
+                "prepared",
+                "-c",
+                str(clients),
+                "-j",
+                "2",
+                "-D",
+                f"sale={sale_id}",
+                "-T",
+                str(int(seconds)),
+                "-f",
+                script.name,
+                dsn,
+            ],
+            capture_output=True,
+            text=True,
+            timeout=seconds + 120,
+        )
+    finally:
+        Path(script.name).unlink()
+    tps = [line for line in run.stdout.splitlines() if line.startswith("tps")]
+    return {
+        "decisions_per_s": round(float(tps[0].split("=")[1].split()[0])) if tps else 0,
+        "clients": clients,
+    }
