@@ -14,6 +14,7 @@ from livecircle.identity.schemas import Role
 from livecircle.kit.clock import utcnow
 from tests.commerce_kit import open_shop, order, sku_stock
 from tests.conftest import Account, RunningServer, make_account
+from tests.test_points import grant_points
 from tests.test_realtime import next_event, room_socket
 
 
@@ -513,3 +514,42 @@ async def test_an_orders_payment_attempts_are_listed_with_their_outcome(
     assert [a["status"] for a in attempts] == ["paid", "failed"]
     theirs = await client.get(f"/api/v1/orders/{placed['id']}/payments", headers=other_viewer.headers)
     assert theirs.status_code == 404
+
+
+async def test_redeeming_points_for_a_coupon_item_issues_the_coupon(
+    server: RunningServer, client: httpx.AsyncClient, viewer: Account
+) -> None:
+    shop = await open_shop(server, client)
+    template = await client.post(
+        "/api/v1/coupon-templates",
+        json={"name": "积分兑换券", "kind": "fixed", "amount_off_cents": 300, "channel": "points"},
+        headers=shop.operator.headers,
+    )
+    item = await client.post(
+        "/api/v1/points/store",
+        json={
+            "name": "3元券",
+            "kind": "coupon",
+            "cost": 50,
+            "stock": 10,
+            "payload": {"template_id": template.json()["id"]},
+        },
+        headers=shop.operator.headers,
+    )
+    assert item.status_code == 201, item.text
+    await grant_points(server, viewer, 60)
+    redeemed = await client.post(
+        f"/api/v1/points/store/{item.json()['id']}/redeem",
+        headers={**viewer.headers, "Idempotency-Key": str(uuid.uuid4())},
+    )
+    assert redeemed.status_code == 201, redeemed.text
+    for _ in range(100):
+        mine = (await client.get("/api/v1/coupons", headers=viewer.headers)).json()
+        if mine:
+            break
+        await asyncio.sleep(0.05)
+    assert [(c["name"], c["source"], c["state"]) for c in mine] == [("积分兑换券", "points", "available")]
+    applied = await order(
+        client, viewer, sku_id=shop.skus[0]["id"], show_id=shop.show_id, coupon_id=mine[0]["id"]
+    )
+    assert applied.json()["discount_cents"] == 300
