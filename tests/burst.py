@@ -50,7 +50,7 @@ async def request(base_url: str, call: Call, *, timeout: float = 120) -> Reply:
             raw = await reader.read()
         finally:
             writer.close()
-    return _parse(raw)
+    return _whole(_parse(raw))
 
 
 def _parse(raw: bytes) -> Reply:
@@ -63,6 +63,14 @@ def _parse(raw: bytes) -> Reply:
     if headers.get("transfer-encoding") == "chunked":
         content = _unchunk(content)
     return Reply(status_code=int(status_line.split()[1]), headers=headers, content=content)
+
+
+def _whole(reply: Reply) -> Reply:
+    """A reply cut short (the server died between its head and its body) acknowledges nothing."""
+    length = reply.headers.get("content-length")
+    if length is not None and len(reply.content) != int(length):
+        raise ConnectionResetError(f"reply cut short: {len(reply.content)} of {length} bytes")
+    return reply
 
 
 def _unchunk(data: bytes) -> bytes:
