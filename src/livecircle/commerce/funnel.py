@@ -9,11 +9,11 @@ from __future__ import annotations
 from typing import Any
 
 from sqlalchemy import func, select
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from livecircle.commerce.events import FunnelStepRecorded
 from livecircle.commerce.models import FunnelStep, Payment
+from livecircle.kit.db import dialect_insert
 from livecircle.kit.events import emit
 
 FUNNEL_KINDS = ("impression", "click", "add", "order", "pay")
@@ -31,11 +31,9 @@ async def record(
     viewer: str | None = None,
 ) -> bool:
     """Record one step unless ``dedupe`` was recorded before; True when it counted."""
-    insert = (postgresql.insert if session.get_bind().dialect.name == "postgresql" else sqlite.insert)(
-        FunnelStep
-    )
     step_id = await session.scalar(
-        insert.values(
+        dialect_insert(session, FunnelStep)
+        .values(
             tenant_id=tenant_id,
             show_id=show_id,
             product_id=product_id,

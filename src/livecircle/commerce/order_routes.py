@@ -3,13 +3,12 @@ sandbox provider's signed callbacks, and coupons."""
 
 from __future__ import annotations
 
-import asyncio
 from typing import Annotated
 
 from fastapi import APIRouter, Path, Query, Request, status
 from fastapi.responses import JSONResponse
 
-from livecircle.commerce import coupons, orders, payments
+from livecircle.commerce import coupons, lifecycle, orders, payments
 from livecircle.commerce.deps import Gate, ObjectId, ShopOperator, ShopStaff, tenant_of
 from livecircle.commerce.errors import CouponNotClaimable
 from livecircle.commerce.models import Coupon, CouponTemplate
@@ -23,10 +22,10 @@ from livecircle.commerce.schemas import (
     OrderIn,
     OrderOut,
     PaymentOut,
-    SandboxPayIn,
 )
 from livecircle.economy import tiers
 from livecircle.economy.deps import IdempotencyKey, Sandbox
+from livecircle.economy.schemas import SandboxPayIn
 from livecircle.identity.deps import CurrentUser
 from livecircle.kit.clock import utcnow
 from livecircle.kit.deps import AppSettings, DbSession
@@ -62,7 +61,7 @@ async def place_order(
 async def my_orders(
     session: DbSession, principal: CurrentUser, limit: Annotated[int, Query(ge=1, le=200)] = 50
 ) -> list[OrderOut]:
-    rows = await orders.list_orders(
+    rows = await lifecycle.list_orders(
         session, tenant_id=tenant_of(principal), user_id=principal.user_id, limit=limit
     )
     return [OrderOut.model_validate(o) for o in rows]
@@ -72,31 +71,31 @@ async def my_orders(
 async def get_order(order_id: ObjectId, session: DbSession, principal: CurrentUser) -> OrderOut:
     assert principal.user_id is not None
     return OrderOut.model_validate(
-        await orders.get_own_order(session, user_id=principal.user_id, order_id=order_id)
+        await lifecycle.get_own_order(session, user_id=principal.user_id, order_id=order_id)
     )
 
 
 @router.post("/orders/{order_id}/cancel")
 async def cancel_order(order_id: ObjectId, session: DbSession, principal: CurrentUser) -> OrderOut:
     assert principal.user_id is not None
-    order = await orders.get_own_order(session, user_id=principal.user_id, order_id=order_id)
-    return OrderOut.model_validate(await orders.do_cancel(session, order=order))
+    order = await lifecycle.get_own_order(session, user_id=principal.user_id, order_id=order_id)
+    return OrderOut.model_validate(await lifecycle.do_cancel(session, order=order))
 
 
 @router.post("/orders/{order_id}/fulfil")
 async def fulfil_order(order_id: ObjectId, session: DbSession, tenant_id: ShopOperator) -> OrderOut:
-    order = await orders.get_order(session, order_id)
+    order = await lifecycle.get_order(session, order_id)
     if order.tenant_id != tenant_id:
         raise NotFound("No such order")
-    return OrderOut.model_validate(await orders.do_fulfil(session, order=order))
+    return OrderOut.model_validate(await lifecycle.do_fulfil(session, order=order))
 
 
 @router.post("/orders/{order_id}/refund")
 async def refund_order(order_id: ObjectId, session: DbSession, tenant_id: ShopOperator) -> OrderOut:
-    order = await orders.get_order(session, order_id)
+    order = await lifecycle.get_order(session, order_id)
     if order.tenant_id != tenant_id:
         raise NotFound("No such order")
-    return OrderOut.model_validate(await orders.do_refund(session, order=order))
+    return OrderOut.model_validate(await lifecycle.do_refund(session, order=order))
 
 
 @router.post("/orders/{order_id}/payments", status_code=status.HTTP_201_CREATED)
@@ -105,7 +104,7 @@ async def pay_order(
 ) -> PaymentOut:
     """Start paying: the provider's ``pay_url``. The order is paid when its signed callback comes."""
     assert principal.user_id is not None
-    order = await orders.get_own_order(session, user_id=principal.user_id, order_id=order_id)
+    order = await lifecycle.get_own_order(session, user_id=principal.user_id, order_id=order_id)
     payment, pay_url = await payments.do_start_payment(session, provider, order=order)
     return PaymentOut.model_validate(payment).model_copy(update={"pay_url": pay_url})
 
@@ -114,7 +113,7 @@ async def pay_order(
 async def order_payments(order_id: ObjectId, session: DbSession, principal: CurrentUser) -> list[PaymentOut]:
     """The order's payment attempts, newest first: pending, paid, failed or refund_due."""
     assert principal.user_id is not None
-    order = await orders.get_own_order(session, user_id=principal.user_id, order_id=order_id)
+    order = await lifecycle.get_own_order(session, user_id=principal.user_id, order_id=order_id)
     return [PaymentOut.model_validate(p) for p in await payments.list_payments(session, order.id)]
 
 
@@ -141,18 +140,17 @@ async def sandbox_complete(
     if not settings.economy.sandbox_payments:
         raise NotFound()
     payment = await payments.get_payment_by_ref(session, ref)
-    order = await orders.get_order(session, payment.order_id)
+    order = await lifecycle.get_order(session, payment.order_id)
     if order.user_id != principal.user_id:
         raise NotFound("No such payment")
-    body, signature = provider.notice(
-        ref, "paid" if data.outcome == "success" else "failed", payment.amount_cents
+    provider.answer(
+        request.app.state.background,
+        ref=ref,
+        paid=data.outcome == "success",
+        amount_cents=payment.amount_cents,
+        path=payments.CALLBACK_PATH,
+        delay=data.delay_ms / 1000,
     )
-    task = asyncio.create_task(
-        provider.call_back(payments.CALLBACK_PATH, body, signature, data.delay_ms / 1000)
-    )
-    background: set[asyncio.Task[None]] = request.app.state.background
-    background.add(task)
-    task.add_done_callback(background.discard)
     return {"status": "sent"}
 
 

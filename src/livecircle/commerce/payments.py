@@ -8,7 +8,7 @@ from typing import Any, cast
 from sqlalchemy import CursorResult, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from livecircle.commerce import funnel, orders
+from livecircle.commerce import funnel, lifecycle
 from livecircle.commerce.errors import OrderStateConflict, PaymentNotFound
 from livecircle.commerce.events import OrderPaid
 from livecircle.commerce.models import Order, Payment
@@ -87,9 +87,9 @@ async def do_settle_payment(session: AsyncSession, notice: PaymentNotice) -> Pay
     if cast(CursorResult[Any], settled).rowcount != 1 or notice.status != "paid":
         await session.refresh(payment)
         return payment
-    if await orders.transition(session, payment.order_id, ("created",), "paid", paid_at=now):
-        order = await orders.get_order(session, payment.order_id)
-        await jobs.cancel(session, f"order-timeout:{order.id}")
+    if await lifecycle.transition(session, payment.order_id, ("created",), "paid", paid_at=now):
+        order = await lifecycle.get_order(session, payment.order_id)
+        await jobs.cancel(session, lifecycle.timeout_key(order.id))
         await funnel.record(
             session,
             tenant_id=order.tenant_id,

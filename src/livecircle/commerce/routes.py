@@ -8,7 +8,7 @@ from typing import Any
 
 from fastapi import APIRouter, status
 
-from livecircle.commerce import catalog, coupons, flash, funnel, orders, pins
+from livecircle.commerce import catalog, coupons, flash, funnel, lifecycle, pins
 from livecircle.commerce.deps import ManagedShow, ObjectId, ShopOperator, ShopStaff, shop_operator, tenant_of
 from livecircle.commerce.models import Product
 from livecircle.commerce.schemas import (
@@ -217,7 +217,7 @@ async def show_funnel(show: ManagedShow, session: DbSession) -> dict[str, Any]:
 
 @router.get("/shows/{show_id}/orders")
 async def show_orders(show: ManagedShow, session: DbSession) -> list[OrderOut]:
-    rows = await orders.list_orders(session, tenant_id=show.tenant_id, show_id=show.id, limit=200)
+    rows = await lifecycle.list_orders(session, tenant_id=show.tenant_id, show_id=show.id, limit=200)
     return [OrderOut.model_validate(o) for o in rows]
 
 

@@ -232,11 +232,6 @@ class PaymentOut(Schema):
     pay_url: str = ""
 
 
-class SandboxPayIn(Schema):
-    outcome: Literal["success", "failure"] = "success"
-    delay_ms: int = Field(default=0, ge=0, le=60_000)
-
-
 class FunnelIn(Schema):
     kind: Literal["impression", "click", "add"]
     pin_id: Id = ID

@@ -9,10 +9,10 @@ from datetime import datetime
 from typing import Any, cast
 
 from sqlalchemy import CursorResult, update
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from livecircle.commerce.models import FlashBuyer, FlashSale, Sku
+from livecircle.kit.db import dialect_insert
 
 
 def _changed(result: Any) -> bool:
@@ -52,10 +52,9 @@ async def hold_for_user(session: AsyncSession, sale_id: int, user_id: int, quant
     """Count ``quantity`` more units against the user's limit, or nothing when that would pass it."""
     if quantity > limit:
         return False
-    insert = (postgresql.insert if session.get_bind().dialect.name == "postgresql" else sqlite.insert)(
-        FlashBuyer
+    statement = dialect_insert(session, FlashBuyer).values(
+        sale_id=sale_id, user_id=user_id, quantity=quantity
     )
-    statement = insert.values(sale_id=sale_id, user_id=user_id, quantity=quantity)
     statement = statement.on_conflict_do_update(
         index_elements=["sale_id", "user_id"],
         set_={"quantity": FlashBuyer.quantity + statement.excluded.quantity},

@@ -10,7 +10,7 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from livecircle.commerce import coupons, flash, orders, pins
+from livecircle.commerce import coupons, flash, lifecycle, pins
 from livecircle.commerce.events import (
     CouponDropped,
     FlashSaleEnded,
@@ -38,7 +38,7 @@ def register_jobs(runner: JobRunner) -> None:
     async def close_sale(session: AsyncSession, payload: dict[str, Any]) -> None:
         await flash.do_close_sale(session, int(payload["sale_id"]))
 
-    runner.register(orders.TIMEOUT_JOB, orders.on_timeout)
+    runner.register(lifecycle.TIMEOUT_JOB, lifecycle.on_timeout)
     runner.register(flash.CLOSE_JOB, close_sale)
 
 

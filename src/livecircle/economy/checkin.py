@@ -20,6 +20,7 @@ from livecircle.economy import ledger, points
 from livecircle.economy.errors import ConcurrentChange, FreezeLimitReached, IdempotencyKeyReused
 from livecircle.economy.models import CheckIn, Progress
 from livecircle.kit.clock import utcnow
+from livecircle.kit.db import dialect_insert
 from livecircle.kit.errors import BadRequest
 
 
@@ -159,7 +160,7 @@ async def _advance(
 
 async def _ensure_progress(session: AsyncSession, tenant_id: int, user_id: int) -> None:
     await session.execute(
-        ledger.dialect_insert(session, Progress)
+        dialect_insert(session, Progress)
         .values(tenant_id=tenant_id, user_id=user_id)
         .on_conflict_do_nothing(index_elements=["tenant_id", "user_id"])
     )

@@ -46,6 +46,7 @@ from livecircle.economy.models import Account, DailySpend, Entry, Gift, Transfer
 from livecircle.identity.models import User
 from livecircle.kit import bulk
 from livecircle.kit.clock import utcnow
+from livecircle.kit.db import dialect_insert_for
 from livecircle.kit.errors import AppError, BadRequest, NotFound
 
 ACCOUNTS = cast(Table, Account.__table__)
@@ -272,7 +273,7 @@ async def _lock_accounts(
         ]
         if missing:
             await conn.execute(
-                ledger.dialect_insert_for(conn.dialect.name, Account).on_conflict_do_nothing(
+                dialect_insert_for(conn.dialect.name, Account).on_conflict_do_nothing(
                     index_elements=["tenant_id", "owner", "currency", "kind"]
                 ),
                 missing,
@@ -308,7 +309,7 @@ async def _lock_spending(
     new = keys - known.spending_on(day)
     if new:
         await conn.execute(
-            ledger.dialect_insert_for(conn.dialect.name, DailySpend).on_conflict_do_nothing(
+            dialect_insert_for(conn.dialect.name, DailySpend).on_conflict_do_nothing(
                 index_elements=["tenant_id", "user_id", "day", "currency"]
             ),
             [{"tenant_id": t, "user_id": u, "day": day, "currency": c, "spent": 0} for t, u, c in new],

@@ -28,7 +28,6 @@ from typing import Any, cast
 
 import orjson
 from sqlalchemy import CursorResult, Engine, func, insert, select, text, update
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from livecircle.economy.errors import (
@@ -37,7 +36,7 @@ from livecircle.economy.errors import (
     InsufficientBalance,
 )
 from livecircle.economy.models import Account, Entry, Transfer
-from livecircle.kit.db import one_sqlite_writer
+from livecircle.kit.db import dialect_insert, one_sqlite_writer
 
 CURRENCIES = ("coin", "point")
 BALANCE_KINDS = ("wallet",)
@@ -215,15 +214,6 @@ async def _apply(session: AsyncSession, account: int, change: int) -> int:
     if balance is None:
         raise InsufficientBalance()
     return int(balance)
-
-
-def dialect_insert(session: AsyncSession, table: type[Any]) -> Any:
-    """INSERT with the backend's ON CONFLICT support (PostgreSQL or SQLite)."""
-    return dialect_insert_for(session.get_bind().dialect.name, table)
-
-
-def dialect_insert_for(dialect: str, table: type[Any]) -> Any:
-    return (postgresql.insert if dialect == "postgresql" else sqlite.insert)(table)
 
 
 async def account_id(session: AsyncSession, tenant_id: int, ref: AccountRef) -> int:

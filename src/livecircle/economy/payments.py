@@ -72,6 +72,23 @@ class SandboxProvider:
         ref = f"sbx_{purpose}_{ref_id}_{secrets.token_hex(8)}"
         return Checkout(self.name, ref, self.base_url + pay_path.format(ref=ref))
 
+    def answer(
+        self,
+        background: set[asyncio.Task[None]],
+        *,
+        ref: str,
+        paid: bool,
+        amount_cents: int,
+        path: str,
+        delay: float,
+    ) -> None:
+        """Pay (or fail) ``ref`` as the sandbox's checkout would: its signed notice goes to
+        ``path`` after ``delay`` seconds, in a task kept in ``background`` until it is done."""
+        body, signature = self.notice(ref, "paid" if paid else "failed", amount_cents)
+        task = asyncio.create_task(self.call_back(path, body, signature, delay))
+        background.add(task)
+        task.add_done_callback(background.discard)
+
     async def call_back(self, path: str, body: bytes, signature: str, delay: float) -> None:
         """Deliver a signed notice to ``path`` after ``delay`` seconds, retrying until it gets a
         2xx, the way a provider does."""

@@ -33,7 +33,7 @@ from livecircle.economy.events import PointsEarned
 from livecircle.economy.ledger import AccountRef, Posted
 from livecircle.economy.models import PointLot, PointsDaily
 from livecircle.kit.clock import utcnow
-from livecircle.kit.db import Database
+from livecircle.kit.db import Database, dialect_insert
 from livecircle.kit.events import emit
 
 CURRENCY = "point"
@@ -183,7 +183,7 @@ async def _count(session: AsyncSession, credit: Credit) -> int:
     if credit.cap is not None and credit.points > credit.cap:
         raise PointsCapReached(rule=credit.rule, daily_cap=credit.cap)
     statement = (
-        ledger.dialect_insert(session, PointsDaily)
+        dialect_insert(session, PointsDaily)
         .values(
             tenant_id=credit.tenant_id,
             user_id=credit.user_id,

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import logging
 from typing import Annotated
 
@@ -114,13 +113,14 @@ async def sandbox_complete(
     topup = await service.get_topup_by_ref(session, ref)
     if topup.user_id != principal.user_id:
         raise NotFound("No such top-up")
-    body, signature = provider.notice(
-        ref, "paid" if data.outcome == "success" else "failed", topup.amount_cents
+    provider.answer(
+        request.app.state.background,
+        ref=ref,
+        paid=data.outcome == "success",
+        amount_cents=topup.amount_cents,
+        path=CALLBACK_PATH,
+        delay=data.delay_ms / 1000,
     )
-    task = asyncio.create_task(provider.call_back(CALLBACK_PATH, body, signature, data.delay_ms / 1000))
-    background: set[asyncio.Task[None]] = request.app.state.background
-    background.add(task)
-    task.add_done_callback(background.discard)
     return {"status": "sent"}
 
 

@@ -33,6 +33,7 @@ from livecircle.economy.events import MembershipBought
 from livecircle.economy.ledger import AccountRef
 from livecircle.economy.models import BadgeRule, Membership, Progress, Transfer, UserBadge
 from livecircle.kit.clock import utcnow
+from livecircle.kit.db import dialect_insert
 from livecircle.kit.errors import Conflict
 from livecircle.kit.events import emit
 
@@ -63,7 +64,7 @@ def next_threshold(level: int, thresholds: Sequence[int]) -> int | None:
 async def do_add_xp(session: AsyncSession, *, tenant_id: int, user_id: int, points: int) -> None:
     """Count earned points as XP (one upsert)."""
     await session.execute(
-        ledger.dialect_insert(session, Progress)
+        dialect_insert(session, Progress)
         .values(tenant_id=tenant_id, user_id=user_id, xp=points, points_earned=points)
         .on_conflict_do_update(
             index_elements=["tenant_id", "user_id"],
@@ -105,7 +106,7 @@ async def ensure_badge_rules(session: AsyncSession, tenant_id: int) -> None:
         return
     for code, name, icon, stat, threshold in DEFAULT_BADGES:
         await session.execute(
-            ledger.dialect_insert(session, BadgeRule)
+            dialect_insert(session, BadgeRule)
             .values(tenant_id=tenant_id, code=code, name=name, icon=icon, stat=stat, threshold=threshold)
             .on_conflict_do_nothing(index_elements=["tenant_id", "code"])
         )
@@ -179,7 +180,7 @@ async def do_evaluate_badges(
 
 async def _award(session: AsyncSession, tenant_id: int, user_id: int, badge_id: int) -> bool:
     inserted = await session.scalar(
-        ledger.dialect_insert(session, UserBadge)
+        dialect_insert(session, UserBadge)
         .values(tenant_id=tenant_id, user_id=user_id, badge_id=badge_id, awarded_at=utcnow())
         .on_conflict_do_nothing(index_elements=["user_id", "badge_id"])
         .returning(UserBadge.badge_id)
@@ -341,7 +342,7 @@ async def _extend(
 ) -> datetime:
     """Lengthen the membership by ``length`` (the row is locked until commit on PostgreSQL)."""
     await session.execute(
-        ledger.dialect_insert(session, Membership)
+        dialect_insert(session, Membership)
         .values(tenant_id=tenant_id, user_id=user_id, premium_until=now, updated_at=now)
         .on_conflict_do_nothing(index_elements=["tenant_id", "user_id"])
     )

@@ -23,12 +23,11 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import JSON, Integer, String, Text, select, update
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Mapped, mapped_column
 
 from livecircle.kit.clock import utcnow
-from livecircle.kit.db import Base, Database, UtcDateTime, one_sqlite_writer
+from livecircle.kit.db import Base, Database, UtcDateTime, dialect_insert, one_sqlite_writer
 
 log = logging.getLogger(__name__)
 
@@ -56,11 +55,10 @@ async def schedule(
 ) -> None:
     """Schedule ``name`` with ``payload`` at ``run_at``, once per ``key``, in the caller's
     transaction."""
-    insert = (postgresql.insert if session.get_bind().dialect.name == "postgresql" else sqlite.insert)(Job)
     await session.execute(
-        insert.values(name=name, key=key, run_at=run_at, payload=dict(payload)).on_conflict_do_nothing(
-            index_elements=["key"]
-        )
+        dialect_insert(session, Job)
+        .values(name=name, key=key, run_at=run_at, payload=dict(payload))
+        .on_conflict_do_nothing(index_elements=["key"])
     )
 
 

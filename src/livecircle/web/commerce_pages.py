@@ -14,7 +14,7 @@ from pydantic import BaseModel, ValidationError
 from sqlalchemy.ext.asyncio import AsyncSession
 from starlette.datastructures import FormData
 
-from livecircle.commerce import catalog, coupons, orders
+from livecircle.commerce import catalog, coupons, lifecycle
 from livecircle.commerce.schemas import (
     CouponTemplateIn,
     ProductIn,
@@ -120,7 +120,7 @@ def _template_view(template: Any) -> dict[str, Any]:
 async def orders_page(request: Request, session: DbSession, principal: CurrentPrincipal) -> Response:
     if not principal.is_authenticated or principal.tenant_id is None:
         return RedirectResponse("/login?next=/orders", status_code=303)
-    mine = await orders.list_orders(session, tenant_id=principal.tenant_id, user_id=principal.user_id)
+    mine = await lifecycle.list_orders(session, tenant_id=principal.tenant_id, user_id=principal.user_id)
     bought = {o.product_id for o in mine}
     names = {
         p["id"]: {"name": p["name"], "skus": {s["id"]: s["name"] for s in p["skus"]}}
