@@ -19,7 +19,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from bench.ledger.seed import Cast
 from livecircle.config import EconomySettings
 from livecircle.economy import ledger
-from livecircle.economy.gift_batch import GiftSend, gift_legs
+from livecircle.economy.gift_send import GiftSend, gift_legs
 from livecircle.economy.ledger import Posted
 from livecircle.economy.models import Gift
 from livecircle.economy.service import do_send_gift

@@ -19,7 +19,8 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from livecircle.config import EconomySettings
 from livecircle.economy import ledger
 from livecircle.economy.errors import IdempotencyInFlight
-from livecircle.economy.gift_batch import GiftSend, Job, Known, write_batch
+from livecircle.economy.gift_batch import write_batch
+from livecircle.economy.gift_send import GiftSend, Job, Known
 from livecircle.economy.ledger import Posted
 from livecircle.kit.db import make_engine, sqlite_writer
 from livecircle.kit.errors import AppError

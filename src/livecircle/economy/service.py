@@ -17,7 +17,7 @@ from livecircle.economy.errors import (
     TopUpNotFound,
 )
 from livecircle.economy.events import CoinsToppedUp
-from livecircle.economy.gift_batch import GiftSend
+from livecircle.economy.gift_send import GiftSend
 from livecircle.economy.ledger import AccountRef, Posted
 from livecircle.economy.models import Account, DailySpend, Entry, Gift, TopUp, Transfer
 from livecircle.economy.payments import PaymentNotice, PaymentProvider

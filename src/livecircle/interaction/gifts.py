@@ -15,7 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from livecircle.config import Settings
 from livecircle.economy import service as economy_service
-from livecircle.economy.gift_batch import GiftSend
+from livecircle.economy.gift_send import GiftSend
 from livecircle.economy.ledger import Posted
 from livecircle.identity.schemas import Principal
 from livecircle.kit import effects
