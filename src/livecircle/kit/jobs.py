@@ -118,12 +118,16 @@ class JobRunner:
     async def run_due(self, now: datetime | None = None) -> int:
         """Run the jobs due at ``now``; returns how many were taken."""
         now = now or utcnow()
+        due = (Job.state == "pending") & (Job.run_at <= now) & Job.name.in_(list(self.handlers))
         async with self.db.unit_of_work() as session:
+            # Most passes find nothing: ask first, so an idle pass never queues for SQLite's writer.
+            if await session.scalar(select(Job.id).where(due).limit(1)) is None:
+                return 0
             await one_sqlite_writer(session)
             jobs = (
                 await session.scalars(
                     select(Job)
-                    .where(Job.state == "pending", Job.run_at <= now, Job.name.in_(list(self.handlers)))
+                    .where(due)
                     .order_by(Job.run_at, Job.id)
                     .limit(self.batch)
                     .with_for_update(skip_locked=True)
