@@ -47,7 +47,7 @@ def migrate(url: str) -> None:
     config = Config()
     config.set_main_option("script_location", str(ROOT / "migrations"))
     config.set_main_option("sqlalchemy.url", url)
-    command.upgrade(config, "head")
+    command.upgrade(config, "heads")
 
 
 def make_settings(url: str, var_dir: Path, **media: Any) -> Settings:

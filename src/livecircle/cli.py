@@ -51,7 +51,7 @@ def _alembic_config() -> object:
 
 
 @app.command()
-def migrate(revision: Annotated[str, typer.Argument()] = "head") -> None:
+def migrate(revision: Annotated[str, typer.Argument()] = "heads") -> None:
     """Bring the database schema up to date (Alembic)."""
     from alembic import command
 

@@ -32,7 +32,11 @@ from livecircle.identity.deps import CSRF_COOKIE, principal_cache
 from livecircle.identity.routes import router as identity_router
 from livecircle.interaction import sockets as interaction_sockets
 from livecircle.interaction import tasks as interaction_tasks
+from livecircle.interaction.cohost import tasks as cohost_tasks
+from livecircle.interaction.cohost.routes import router as cohost_router
 from livecircle.interaction.engine import ChatEngine
+from livecircle.interaction.qa import tasks as qa_tasks
+from livecircle.interaction.qa.routes import router as qa_router
 from livecircle.interaction.routes import router as interaction_router
 from livecircle.kit.db import Database
 from livecircle.kit.errors import install_error_handlers
@@ -87,6 +91,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         identity_router,
         live_router,
         interaction_router,
+        qa_router,
+        cohost_router,
         economy_router,
         points_router,
         commerce_router,
@@ -128,6 +134,9 @@ async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
     commerce_tasks.subscribe(db, hub, gate)
     runner = JobRunner(db)
     commerce_tasks.register_jobs(runner)
+    for tool in (qa_tasks, cohost_tasks):
+        tool.subscribe(db, hub)
+        tool.register_jobs(runner)
     app.state.jobs, app.state.flash_gate = runner, gate
     peaks = PeakRecorder(db)
     hub.presence_listeners.append(peaks.observe)

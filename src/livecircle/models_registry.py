@@ -7,7 +7,9 @@ def load_all() -> None:
     import livecircle.commerce.models
     import livecircle.economy.models
     import livecircle.identity.models
+    import livecircle.interaction.cohost.models
     import livecircle.interaction.models
+    import livecircle.interaction.qa.models
     import livecircle.kit.jobs
     import livecircle.live.models
     import livecircle.moderation.models  # noqa: F401

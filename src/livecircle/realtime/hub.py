@@ -156,6 +156,8 @@ class Hub:
         self.chat_per_second = chat_per_second
         self.budgets: dict[str, RoomBudget] = {}
         self.presence_listeners: list[PresenceListener] = []
+        # Called when a connection leaves its channel on this node (domains drop what it held).
+        self.leave_listeners: list[Callable[[Connection], None]] = []
         # Called with every event of a watched channel, from every node (domains keep caches fresh).
         self.event_listeners: list[Callable[[str, Event], None]] = []
         self.presence = presence or LocalPresence()
@@ -211,6 +213,8 @@ class Hub:
             return
         members.discard(conn)
         self.connections -= 1
+        for listener in self.leave_listeners:
+            listener(conn)
         self.collector.left()
         WS_CONNECTIONS.dec()
         self.presence_dirty.add(conn.channel)

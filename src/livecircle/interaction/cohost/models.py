@@ -1,0 +1,1 @@
+"""Tables (none yet)."""
