@@ -4,6 +4,7 @@
  * No build step: an ES module (for the import), the rest plain ES2017 in an IIFE. */
 import { mountGifts } from "./gifts.js";
 import { mountShop } from "./shop.js";
+import { mountTools } from "./tools.js";
 import { el, format, newKey } from "./kit.js";
 
 (function () {
@@ -779,7 +780,7 @@ import { el, format, newKey } from "./kit.js";
       }
       setPinned(event.pinned || null);
       setKnownLikes(event.likes || 0);
-      if (!event.resumed) { shop.reload(); }  // cards and sales that came while the socket was down
+      if (!event.resumed) { shop.reload(); tools.reload(); }  // what came while the socket was down
       if (event.policy) { applyPolicy(event.policy); }
       applyState(event.state);
       if (event.state.mode !== "live") {
@@ -890,7 +891,7 @@ import { el, format, newKey } from "./kit.js";
       (frame.events || []).forEach(function (event) {
         if (event.eid) { lastEid = event.eid; }
         var handler = handlers[event.type];
-        if (handler) { handler(event); }
+        if (handler) { handler(event); } else { tools.handle(event); }
       });
     };
     socket.onclose = function (event) {
@@ -935,6 +936,7 @@ import { el, format, newKey } from "./kit.js";
     roomId: roomId, signedIn: signedIn, isOwner: !!config.isOwner, t: t, trySend: trySend
   });
   var shop = mountShop({ roomId: roomId, signedIn: signedIn });
+  var tools = mountTools({ roomId: roomId, signedIn: signedIn, me: function () { return me; } });
   applyState(config.state);
   connect();
 })();
