@@ -21,7 +21,7 @@ import uvicorn
 from alembic import command
 from alembic.config import Config
 
-from livecircle.config import HttpSettings, MediaSettings, Settings
+from livecircle.config import HttpSettings, MediaSettings, RealtimeSettings, Settings
 from livecircle.demo import DEMO_PASSWORD, seed_demo
 from livecircle.identity import service as identity_service
 from livecircle.identity.schemas import Role
@@ -60,6 +60,7 @@ def make_settings(url: str, var_dir: Path, **media: Any) -> Settings:
         log_level="WARNING",
         http=HttpSettings(port=http_port),
         media=MediaSettings(rtmp_port=services.free_port(), reconnect_grace_seconds=2.0, **media),
+        realtime=RealtimeSettings(watch_credit_seconds=1.0),
     )
 
 

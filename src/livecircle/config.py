@@ -58,6 +58,8 @@ class RealtimeSettings(BaseModel):
     # Above this many ordinary chat lines per second in one room, the excess is
     # aggregated ("+37 said 链接"); host/moderator/pinned/gift events always go out.
     overload_chat_per_second: int = Field(default=60, ge=1)
+    # Watch time: signed-in viewers on a room socket are credited this often (live.viewers).
+    watch_credit_seconds: float = Field(default=30.0, ge=0.5, le=600)
 
 
 class ChatSettings(BaseModel):

@@ -35,9 +35,14 @@ from livecircle.interaction import tasks as interaction_tasks
 from livecircle.interaction.cohost import tasks as cohost_tasks
 from livecircle.interaction.cohost.routes import router as cohost_router
 from livecircle.interaction.engine import ChatEngine
+from livecircle.interaction.lotteries import tasks as lottery_tasks
+from livecircle.interaction.lotteries.routes import router as lottery_router
+from livecircle.interaction.polls import tasks as poll_tasks
+from livecircle.interaction.polls.routes import router as poll_router
 from livecircle.interaction.qa import tasks as qa_tasks
 from livecircle.interaction.qa.routes import router as qa_router
 from livecircle.interaction.routes import router as interaction_router
+from livecircle.interaction.runofshow_routes import router as runofshow_router
 from livecircle.kit.db import Database
 from livecircle.kit.errors import install_error_handlers
 from livecircle.kit.i18n import Translator, load_catalogs
@@ -51,7 +56,7 @@ from livecircle.live.hooks import router as hooks_router
 from livecircle.live.media.embedded import EmbeddedIngest
 from livecircle.live.media.hls import PlaybackSessions
 from livecircle.live.routes import router as live_router
-from livecircle.live.viewers import PeakRecorder
+from livecircle.live.viewers import PeakRecorder, WatchClock
 from livecircle.moderation.routes import router as moderation_router
 from livecircle.realtime.broker import Broker, MemoryBroker
 from livecircle.realtime.fastpath import RawSendMiddleware
@@ -91,6 +96,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         identity_router,
         live_router,
         interaction_router,
+        poll_router,
+        lottery_router,
+        runofshow_router,
         qa_router,
         cohost_router,
         economy_router,
@@ -134,17 +142,23 @@ async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
     commerce_tasks.subscribe(db, hub, gate)
     runner = JobRunner(db)
     commerce_tasks.register_jobs(runner)
-    for tool in (qa_tasks, cohost_tasks):
+    for tool in (poll_tasks, qa_tasks, cohost_tasks):
         tool.subscribe(db, hub)
         tool.register_jobs(runner)
+    lottery_tasks.subscribe(db, hub, settings.economy)
+    lottery_tasks.register_jobs(runner, settings.economy)
+    interaction_tasks.subscribe_run_of_show(db)
+    interaction_tasks.register_jobs(runner)
     app.state.jobs, app.state.flash_gate = runner, gate
     peaks = PeakRecorder(db)
+    watch = WatchClock(db, hub, every=settings.realtime.watch_credit_seconds)
     hub.presence_listeners.append(peaks.observe)
     app.state.db, app.state.hub, app.state.gateway, app.state.ingest = db, hub, gateway, ingest
     app.state.chat = engine
     await hub.start()
     engine.start()
     peaks.start()
+    watch.start()
     if ingest is not None:
         await ingest.start()
     sweeper = asyncio.create_task(live_tasks.sweep_stale_shows(db, settings), name="stale-show-sweeper")
@@ -172,6 +186,7 @@ async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
             await ingest.stop()
         await engine.stop()
         await peaks.stop()
+        await watch.stop()
         await hub.stop()
         await close_batcher(db.engine)
         await db.dispose()

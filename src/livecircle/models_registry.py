@@ -8,7 +8,9 @@ def load_all() -> None:
     import livecircle.economy.models
     import livecircle.identity.models
     import livecircle.interaction.cohost.models
+    import livecircle.interaction.lotteries.models
     import livecircle.interaction.models
+    import livecircle.interaction.polls.models
     import livecircle.interaction.qa.models
     import livecircle.kit.jobs
     import livecircle.live.models

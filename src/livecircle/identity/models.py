@@ -31,6 +31,11 @@ class User(Base):
     last_login_at: Mapped[datetime | None] = mapped_column(UtcDateTime, default=None)
     # Set by age verification or a guardian: minors may not top up or tip (economy).
     is_minor: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
+    # Who brought this user (their personal invite code at sign-up); growth builds rewards on it.
+    invited_by_id: Mapped[int | None] = mapped_column(
+        ForeignKey("identity_user.id", ondelete="SET NULL"), default=None, index=True
+    )
+    invite_code: Mapped[str | None] = mapped_column(String(16), unique=True, default=None)
 
 
 class Membership(Base):

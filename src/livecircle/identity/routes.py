@@ -5,8 +5,8 @@ from __future__ import annotations
 from fastapi import APIRouter, status
 
 from livecircle.identity import service
-from livecircle.identity.deps import CurrentPrincipal
-from livecircle.identity.schemas import MeOut, RegisterIn, TokenIn, TokenOut, UserOut
+from livecircle.identity.deps import CurrentPrincipal, CurrentUser
+from livecircle.identity.schemas import InviteOut, MeOut, RegisterIn, TokenIn, TokenOut, UserOut
 from livecircle.kit.deps import AppSettings, DbSession
 
 router = APIRouter(prefix="/api/v1", tags=["identity"])
@@ -16,7 +16,12 @@ router = APIRouter(prefix="/api/v1", tags=["identity"])
 async def register(data: RegisterIn, session: DbSession, settings: AppSettings) -> TokenOut:
     tenant = await service.get_tenant_by_slug(session, data.tenant or settings.default_tenant)
     user = await service.do_register(
-        session, email=data.email, password=data.password, display_name=data.display_name, tenant=tenant
+        session,
+        email=data.email,
+        password=data.password,
+        display_name=data.display_name,
+        tenant=tenant,
+        invite_code=data.invite_code,
     )
     token = await service.do_issue_api_token(session, user=user, tenant_id=tenant.id)
     return TokenOut(access_token=token, user=UserOut.model_validate(user))
@@ -40,3 +45,14 @@ async def me(principal: CurrentPrincipal) -> MeOut:
         role=principal.role,
         authenticated=principal.is_authenticated,
     )
+
+
+@router.get("/me/invite")
+async def my_invite(session: DbSession, principal: CurrentUser, settings: AppSettings) -> InviteOut:
+    """The caller's personal invite code and link, and how many accounts it brought."""
+    assert principal.user_id is not None
+    user = await service.get_user(session, principal.user_id)
+    assert user is not None
+    code = await service.ensure_invite_code(session, user)
+    invited = await service.count_invited(session, inviter_id=user.id)
+    return InviteOut(code=code, url=f"{settings.http.base_url}/register?invite={code}", invited=invited)

@@ -50,6 +50,13 @@ class RegisterIn(Schema):
     password: str = Field(min_length=8, max_length=128)
     display_name: str = Field(min_length=1, max_length=32)
     tenant: str | None = Field(default=None, min_length=1, max_length=64)
+    invite_code: str | None = Field(default=None, max_length=16, description="The inviter's personal code")
+
+
+class InviteOut(Schema):
+    code: str
+    url: str
+    invited: int  # accounts registered with this code
 
 
 class TokenIn(Schema):

@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
-from datetime import timedelta
+import secrets
+from datetime import datetime, timedelta
 from typing import Any
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -24,6 +25,9 @@ from livecircle.kit.ids import new_token
 _hasher = PasswordHasher()
 # Verified against when the e-mail is unknown, so timing does not reveal accounts.
 _DUMMY_HASH = _hasher.hash("not-a-real-password")
+
+
+INVITE_ALPHABET = "ABCDEFGHJKMNPQRSTUVWXYZ23456789"
 
 
 def token_digest(token: str) -> str:
@@ -70,12 +74,20 @@ async def do_register(
     display_name: str,
     tenant: Tenant,
     role: Role = Role.MEMBER,
+    invite_code: str | None = None,
 ) -> User:
-    """Create an account and its membership in ``tenant``. Raises EmailTaken."""
+    """Create an account and its membership in ``tenant``, remembering who invited it (an
+    unknown code is ignored: a typo must not block a sign-up). Raises EmailTaken."""
     email = email.strip().lower()
     if await get_user_by_email(session, email) is not None:
         raise EmailTaken()
-    user = User(email=email, display_name=display_name.strip(), password_hash=await hash_password(password))
+    inviter = await _inviter(session, invite_code)
+    user = User(
+        email=email,
+        display_name=display_name.strip(),
+        password_hash=await hash_password(password),
+        invited_by_id=inviter,
+    )
     session.add(user)
     try:
         await session.flush()
@@ -85,6 +97,47 @@ async def do_register(
     await session.flush()
     emit(session, UserRegistered(tenant.id, user.id))
     return user
+
+
+async def _inviter(session: AsyncSession, code: str | None) -> int | None:
+    if not code or not code.strip():
+        return None
+    return await session.scalar(select(User.id).where(User.invite_code == code.strip().upper()))
+
+
+async def ensure_invite_code(session: AsyncSession, user: User) -> str:
+    """The user's personal invite code, made on first use (8 characters, no look-alikes)."""
+    while user.invite_code is None:
+        code = "".join(secrets.choice(INVITE_ALPHABET) for _ in range(8))
+        if await session.scalar(select(User.id).where(User.invite_code == code)) is None:
+            user.invite_code = code
+            await session.flush()
+    return user.invite_code
+
+
+async def count_invited(session: AsyncSession, *, inviter_id: int) -> int:
+    return (
+        await session.scalar(select(func.count()).select_from(User).where(User.invited_by_id == inviter_id))
+        or 0
+    )
+
+
+async def invited_counts(
+    session: AsyncSession, *, inviter_ids: list[int], since: datetime | None = None
+) -> dict[int, int]:
+    """Accounts each inviter brought (registered at or after ``since``)."""
+    query = select(User.invited_by_id, func.count()).where(User.invited_by_id.in_(inviter_ids))
+    if since is not None:
+        query = query.where(User.created_at >= since)
+    rows = await session.execute(query.group_by(User.invited_by_id))
+    return {int(inviter): int(n) for inviter, n in rows.all() if inviter is not None}
+
+
+async def members_among(session: AsyncSession, *, tenant_id: int, user_ids: list[int]) -> set[int]:
+    rows = await session.scalars(
+        select(Membership.user_id).where(Membership.tenant_id == tenant_id, Membership.user_id.in_(user_ids))
+    )
+    return set(rows)
 
 
 async def do_set_role(session: AsyncSession, *, user: User, tenant: Tenant, role: Role) -> None:

@@ -27,3 +27,9 @@ class AutoReplyNotFound(AppError):
     code = "auto_reply_not_found"
     status_code = 404
     message = "No such auto-reply rule in this room"
+
+
+class StepNotFound(AppError):
+    code = "step_not_found"
+    status_code = 404
+    message = "No such run-of-show step in this room"

@@ -75,3 +75,23 @@ class Mention(Base):
     room_id: Mapped[int] = mapped_column(ForeignKey("live_room.id", ondelete="CASCADE"))
     seen: Mapped[bool] = mapped_column(Boolean, default=False)
     created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
+
+
+class ShowStep(Base):
+    """Run-of-show: a prepared tool (poll, lottery) launched at an offset into the room's next
+    live show, or by hand from the console."""
+
+    __tablename__ = "interaction_show_step"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    tenant_id: Mapped[int] = mapped_column(ForeignKey("identity_tenant.id", ondelete="CASCADE"))
+    room_id: Mapped[int] = mapped_column(ForeignKey("live_room.id", ondelete="CASCADE"), index=True)
+    tool: Mapped[str] = mapped_column(String(12))  # poll | lottery
+    tool_id: Mapped[int] = mapped_column(Integer)
+    offset_s: Mapped[int] = mapped_column(Integer)  # seconds after the show goes live
+    # pending (waiting for a show) | scheduled (a job is due) | fired | skipped | failed
+    status: Mapped[str] = mapped_column(String(12), default="pending")
+    show_id: Mapped[int | None] = mapped_column(ForeignKey("live_show.id", ondelete="SET NULL"), default=None)
+    fired_at: Mapped[datetime | None] = mapped_column(UtcDateTime, default=None)
+    note: Mapped[str | None] = mapped_column(String(200), default=None)
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 from livecircle.interaction import policy as policy_service
+from livecircle.interaction import runofshow
 from livecircle.interaction.engine import ChatEngine
 from livecircle.interaction.events import ChatMessageApproved, ChatMessageRemoved, ChatPolicyChanged
 from livecircle.interaction.models import ChatMessage
 from livecircle.interaction.schemas import chat_event_from_row
 from livecircle.kit.db import Database
+from livecircle.kit.jobs import JobRunner
 from livecircle.live.events import ShowEnded, ShowStarted
 from livecircle.moderation.events import UserSanctioned, WordListChanged
 from livecircle.realtime.hub import Hub
@@ -71,3 +73,19 @@ def subscribe(db: Database, hub: Hub, engine: ChatEngine) -> None:
     db.bus.subscribe(WordListChanged, words_changed)
     db.bus.subscribe(ShowStarted, show_changed)
     db.bus.subscribe(ShowEnded, show_changed)
+
+
+def subscribe_run_of_show(db: Database) -> None:
+    """A show going live (not resuming) schedules the room's planned steps."""
+
+    async def started(event: ShowStarted) -> None:
+        if event.resumed:
+            return
+        async with db.unit_of_work() as session:
+            await runofshow.do_schedule_show(session, room_id=event.room_id, show_id=event.show_id)
+
+    db.bus.subscribe(ShowStarted, started)
+
+
+def register_jobs(runner: JobRunner) -> None:
+    runner.register(runofshow.STEP_JOB, runofshow.on_step_job)

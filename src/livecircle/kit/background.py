@@ -49,3 +49,31 @@ class Periodic:
             except Exception:
                 log.exception("%s failed; retrying", self.name)
                 wait = min(wait * 2, self.max_backoff)
+
+
+class Coalescer:
+    """Run ``action(key)`` at most once per ``every`` seconds per key, however often the key
+    is touched: a vote storm becomes one results broadcast per interval, and the last touch
+    is always followed by a run."""
+
+    def __init__(self, action: Callable[[int], Awaitable[None]], *, every: float) -> None:
+        self.action = action
+        self.every = every
+        self._pending: set[int] = set()
+        self._tasks: set[asyncio.Task[None]] = set()
+
+    def touch(self, key: int) -> None:
+        if key in self._pending:
+            return
+        self._pending.add(key)
+        task = asyncio.create_task(self._run(key))
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    async def _run(self, key: int) -> None:
+        await asyncio.sleep(self.every)
+        self._pending.discard(key)
+        try:
+            await self.action(key)
+        except Exception:
+            log.exception("coalesced action for %s failed", key)

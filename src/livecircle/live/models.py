@@ -81,3 +81,15 @@ class Follow(Base):
     user_id: Mapped[int] = mapped_column(ForeignKey("identity_user.id", ondelete="CASCADE"), primary_key=True)
     host_id: Mapped[int] = mapped_column(ForeignKey("identity_user.id", ondelete="CASCADE"), primary_key=True)
     created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
+
+
+class Watch(Base):
+    """Seconds a signed-in viewer watched a show, credited while their room socket is open.
+    ``credited_at`` keeps two tabs or two nodes from crediting the same interval twice."""
+
+    __tablename__ = "live_watch"
+
+    show_id: Mapped[int] = mapped_column(ForeignKey("live_show.id", ondelete="CASCADE"), primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("identity_user.id", ondelete="CASCADE"), primary_key=True)
+    seconds: Mapped[int] = mapped_column(Integer, default=0)
+    credited_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)

@@ -15,6 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from livecircle.identity.schemas import Principal, Role
 from livecircle.kit.clock import utcnow
+from livecircle.kit.db import dialect_insert
 from livecircle.kit.events import emit
 from livecircle.kit.ids import new_stream_key
 from livecircle.live.errors import (
@@ -34,7 +35,7 @@ from livecircle.live.events import (
     ShowStarted,
     StreamKeyChanged,
 )
-from livecircle.live.models import Follow, Recording, Room, Show
+from livecircle.live.models import Follow, Recording, Room, Show, Watch
 from livecircle.live.schemas import RoomCreate, ShowCreate, ShowStatus, Visibility
 
 
@@ -321,6 +322,28 @@ async def do_note_viewers(session: AsyncSession, *, room_id: int, online: int) -
     )
 
 
+async def do_credit_watch(session: AsyncSession, *, room_id: int, user_ids: list[int], seconds: int) -> None:
+    """Add ``seconds`` of watching the room's live show to each user, unless the same interval
+    was credited already (another tab, another node): one multi-row conditional upsert."""
+    show = await get_live_show(session, room_id)
+    if show is None or not user_ids:
+        return
+    now = utcnow()
+    insert = dialect_insert(session, Watch)
+    await session.execute(
+        insert.values(
+            [{"show_id": show.id, "user_id": u, "seconds": seconds, "credited_at": now} for u in user_ids]
+        ).on_conflict_do_update(
+            index_elements=["show_id", "user_id"],
+            set_={
+                "seconds": Watch.seconds + insert.excluded.seconds,
+                "credited_at": insert.excluded.credited_at,
+            },
+            where=Watch.credited_at <= now - timedelta(seconds=seconds * 0.8),
+        )
+    )
+
+
 async def do_add_likes(session: AsyncSession, *, show_id: int, count: int) -> int:
     """Add likes to a show in one atomic UPDATE; returns the new total."""
     total = await session.scalar(
@@ -334,6 +357,20 @@ async def do_add_likes(session: AsyncSession, *, show_id: int, count: int) -> in
 
 async def is_following(session: AsyncSession, *, user_id: int, host_id: int) -> bool:
     return await session.get(Follow, (user_id, host_id)) is not None
+
+
+async def followers_among(session: AsyncSession, *, host_id: int, user_ids: list[int]) -> set[int]:
+    rows = await session.scalars(
+        select(Follow.user_id).where(Follow.host_id == host_id, Follow.user_id.in_(user_ids))
+    )
+    return set(rows)
+
+
+async def watch_seconds(session: AsyncSession, *, show_id: int, user_ids: list[int]) -> dict[int, int]:
+    rows = await session.execute(
+        select(Watch.user_id, Watch.seconds).where(Watch.show_id == show_id, Watch.user_id.in_(user_ids))
+    )
+    return {int(user_id): int(seconds) for user_id, seconds in rows.all()}
 
 
 async def do_follow(session: AsyncSession, *, room: Room, user_id: int) -> None:

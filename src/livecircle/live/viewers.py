@@ -1,11 +1,14 @@
-"""Peak online per show: the hub reports room totals (all nodes), kept here and
-written every ``every`` seconds with a conditional UPDATE that only raises it."""
+"""What the room sockets tell about viewers: peak online per show (the hub reports room
+totals of all nodes, written every ``every`` seconds with a conditional UPDATE that only
+raises it) and watch time per signed-in viewer."""
 
 from __future__ import annotations
 
 from livecircle.kit.background import Periodic
 from livecircle.kit.db import Database
 from livecircle.live import service
+from livecircle.live.schemas import RoomViewer
+from livecircle.realtime.hub import Hub
 
 
 class PeakRecorder:
@@ -27,6 +30,50 @@ class PeakRecorder:
         for room_id, online in peaks.items():
             async with self.db.unit_of_work() as session:
                 await service.do_note_viewers(session, room_id=room_id, online=online)
+
+    def start(self) -> None:
+        self._loop.start()
+
+    async def stop(self) -> None:
+        await self._loop.stop()
+
+
+class WatchClock:
+    """Watch time per signed-in viewer and show, from the room sockets of this node: every
+    ``every`` seconds a viewer seen at this tick and the one before is credited the interval
+    (never more than they watched: a viewer who joins between ticks counts from the next one).
+    The conditional upsert in ``do_credit_watch`` keeps two tabs or two nodes from crediting
+    the same interval twice."""
+
+    def __init__(self, db: Database, hub: Hub, *, every: float = 30.0) -> None:
+        self.db = db
+        self.hub = hub
+        self.every = every
+        self.seen: set[tuple[int, int]] = set()  # (room, user) at the last tick
+        self._loop = Periodic("watch-clock", every, self.tick)
+
+    def present(self) -> set[tuple[int, int]]:
+        now: set[tuple[int, int]] = set()
+        for channel, connections in list(self.hub.channels.items()):
+            if not channel.startswith("room:"):
+                continue
+            for conn in list(connections):
+                viewer = conn.context
+                if isinstance(viewer, RoomViewer) and viewer.principal.user_id is not None:
+                    now.add((viewer.room_id, viewer.principal.user_id))
+        return now
+
+    async def tick(self) -> None:
+        present = self.present()
+        stayed, self.seen = present & self.seen, present
+        by_room: dict[int, list[int]] = {}
+        for room_id, user_id in stayed:
+            by_room.setdefault(room_id, []).append(user_id)
+        for room_id, user_ids in by_room.items():
+            async with self.db.unit_of_work() as session:
+                await service.do_credit_watch(
+                    session, room_id=room_id, user_ids=user_ids, seconds=int(self.every)
+                )
 
     def start(self) -> None:
         self._loop.start()
