@@ -15,8 +15,6 @@ from livecircle.identity.schemas import Role
 from tests.conftest import Account, RunningServer, make_account, make_room
 from tests.room_kit import go_live, sock, wait_for
 
-pytestmark = pytest.mark.asyncio(loop_scope="session")
-
 COLOURS = ["红", "黄", "蓝"]
 
 
