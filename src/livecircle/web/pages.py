@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Form, Request
+from fastapi import APIRouter, Form, Query, Request
 from fastapi.responses import RedirectResponse, Response
 from pydantic import ValidationError
 
@@ -243,8 +243,11 @@ async def login(
 
 
 @router.get("/register")
-async def register_page(request: Request, principal: CurrentPrincipal) -> Response:
-    return _render(request, "register.html", principal, error=None)
+async def register_page(
+    request: Request, principal: CurrentPrincipal, invite: Annotated[str, Query(max_length=16)] = ""
+) -> Response:
+    """``?invite=CODE``: the sign-up is credited to the friend whose link it was."""
+    return _render(request, "register.html", principal, error=None, invite_code=invite)
 
 
 @router.post("/register", dependencies=[CsrfChecked])
@@ -256,18 +259,30 @@ async def register(
     email: Text,
     password: Text,
     display_name: Annotated[str, Form(max_length=32)],
+    invite_code: Annotated[str, Form(max_length=16)] = "",
 ) -> Response:
     error = _register_problem(email, password, display_name)
     if error is None:
         try:
             tenant = await identity_service.get_tenant_by_slug(session, settings.default_tenant)
             user = await identity_service.do_register(
-                session, email=email, password=password, display_name=display_name, tenant=tenant
+                session,
+                email=email,
+                password=password,
+                display_name=display_name,
+                tenant=tenant,
+                invite_code=invite_code,
             )
         except EmailTaken as exc:
             error = exc.code
     if error is not None:
-        context = {"principal": principal, "error": error, "email": email, "display_name": display_name}
+        context = {
+            "principal": principal,
+            "error": error,
+            "email": email,
+            "display_name": display_name,
+            "invite_code": invite_code,
+        }
         return get_pages(request).render(request, "register.html", context, 422)
     token = await identity_service.do_open_session(
         session, user=user, tenant_id=tenant.id, max_age_days=settings.session_max_age_days

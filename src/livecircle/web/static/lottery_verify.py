@@ -12,15 +12,19 @@ for counter = 0, 1, 2, ... take sha256("<seed>:<list_hash>:<counter>"), read its
 (no modulo bias) and positions already drawn. Exit status 0 when everything matches.
 """
 
+from __future__ import annotations
+
 import hashlib
 import json
 import sys
 import urllib.request
+from typing import Any
 
 
-def derive(seed, list_hash, entrants, wanted):
+def derive(seed: str, list_hash: str, entrants: int, wanted: int) -> list[int]:
     bits = (entrants - 1).bit_length() if entrants else 0
-    picked, counter = [], 0
+    picked: list[int] = []
+    counter = 0
     while len(picked) < min(wanted, entrants):
         digest = hashlib.sha256(f"{seed}:{list_hash}:{counter}".encode()).digest()
         counter += 1
@@ -30,7 +34,7 @@ def derive(seed, list_hash, entrants, wanted):
     return picked
 
 
-def verify(audit):
+def verify(audit: dict[str, Any]) -> list[str]:
     seed, tickets, winners = audit["seed"], audit["tickets"], audit["winners"]
     problems = []
     if seed is None:
@@ -49,10 +53,10 @@ def verify(audit):
     return problems
 
 
-def main(source):
+def main(source: str) -> int:
     if source.startswith(("http://", "https://")):
         with urllib.request.urlopen(source) as reply:  # noqa: S310 - the user's own URL
-            audit = json.load(reply)
+            audit: dict[str, Any] = json.load(reply)
     else:
         with open(source, encoding="utf-8") as handle:
             audit = json.load(handle)
