@@ -13,12 +13,15 @@ import httpx
 import pytest
 from sqlalchemy import func, select
 
-from livecircle.config import EconomySettings
+from livecircle.config import EconomySettings, PointsSettings
 from livecircle.economy import checkin, expiry, ledger, points, service
 from livecircle.economy.ledger import AccountRef
 from livecircle.economy.models import PointLot, Transfer
 from livecircle.identity.schemas import Role
-from tests.conftest import Account, RunningServer, make_account
+from livecircle.live import service as live_service
+from livecircle.live.viewers import WatchClock
+from tests.conftest import Account, RunningServer, make_account, make_room
+from tests.room_kit import go_live
 from tests.test_economy import _tenant_id, audit
 
 
@@ -368,3 +371,19 @@ async def test_expiry_removes_exactly_the_expired_remainder_and_the_ledger_stays
         )
     assert (left, expiries) == (100, 1)
     assert (await audit(server.db)).balanced
+
+
+async def test_watch_time_pays_the_watch_rule_once_per_period(
+    server: RunningServer, client: httpx.AsyncClient, viewer: Account
+) -> None:
+    host = await make_account(server, role=Role.HOST, name="主播")
+    room = await make_room(client, host)
+    show_id = await go_live(client, host, room["id"])
+    rules = EconomySettings(points=PointsSettings(watch_minutes=1))
+    clock = WatchClock(server.db, server.app.state.hub, rules=rules)
+    async with server.db.unit_of_work() as session:
+        show = await live_service.get_show(session, show_id)
+    for total in (30, 59, 61, 90, 121, 121):  # crosses 1 min once, 2 min once (the repeat is a retry)
+        await clock.pay(show, {viewer.user_id: total}, step=30)
+    wallet = (await client.get("/api/v1/wallet", headers=viewer.headers)).json()
+    assert wallet["points"] == 2 * rules.points.earn["watch"].points

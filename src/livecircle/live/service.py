@@ -322,18 +322,22 @@ async def do_note_viewers(session: AsyncSession, *, room_id: int, online: int) -
     )
 
 
-async def do_credit_watch(session: AsyncSession, *, room_id: int, user_ids: list[int], seconds: int) -> None:
+async def do_credit_watch(
+    session: AsyncSession, *, room_id: int, user_ids: list[int], seconds: int
+) -> tuple[Show, dict[int, int]] | None:
     """Add ``seconds`` of watching the room's live show to each user, unless the same interval
-    was credited already (another tab, another node): one multi-row conditional upsert."""
+    was credited already (another tab, another node): one multi-row conditional upsert.
+    Returns the show and the new totals of the users it credited (None when nothing is live)."""
     show = await get_live_show(session, room_id)
     if show is None or not user_ids:
-        return
+        return None
     now = utcnow()
     insert = dialect_insert(session, Watch)
-    await session.execute(
+    rows = await session.execute(
         insert.values(
             [{"show_id": show.id, "user_id": u, "seconds": seconds, "credited_at": now} for u in user_ids]
-        ).on_conflict_do_update(
+        )
+        .on_conflict_do_update(
             index_elements=["show_id", "user_id"],
             set_={
                 "seconds": Watch.seconds + insert.excluded.seconds,
@@ -341,7 +345,9 @@ async def do_credit_watch(session: AsyncSession, *, room_id: int, user_ids: list
             },
             where=Watch.credited_at <= now - timedelta(seconds=seconds * 0.8),
         )
+        .returning(Watch.user_id, Watch.seconds)
     )
+    return show, {int(user_id): int(total) for user_id, total in rows.all()}
 
 
 async def do_add_likes(session: AsyncSession, *, show_id: int, count: int) -> int:

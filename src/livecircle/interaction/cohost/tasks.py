@@ -1,15 +1,152 @@
-"""Subscribers and jobs."""
+"""Co-host subscribers: the room hears every change (``cohost_update`` at once, the ordered
+``cohost_queue`` snapshot at most every ``rules.QUEUE_EVERY_S``); a show that ends ends its
+requests; an applicant whose last tab left the room drops out after ``rules.LEAVE_GRACE_S``."""
 
 from __future__ import annotations
 
+import asyncio
+import logging
+from collections.abc import Coroutine
+from typing import Any
+
+from livecircle.interaction.cohost import queue, rules, service
+from livecircle.interaction.cohost.events import CohostRequestChanged
 from livecircle.kit.db import Database
 from livecircle.kit.jobs import JobRunner
-from livecircle.realtime.hub import Hub
+from livecircle.live.events import ShowEnded
+from livecircle.live.schemas import RoomViewer
+from livecircle.realtime.hub import Connection, Hub
+
+log = logging.getLogger(__name__)
 
 
 def subscribe(db: Database, hub: Hub) -> None:
-    """Room broadcasts after commit (none yet)."""
+    relay = QueueRelay(db, hub)
+    departures = Departures(db, hub)
+
+    async def show_ended(event: ShowEnded) -> None:
+        async with db.unit_of_work() as session:
+            await service.do_end_show(session, show_id=event.show_id)
+
+    db.bus.subscribe(CohostRequestChanged, relay.changed)
+    db.bus.subscribe(ShowEnded, show_ended)
+    hub.leave_listeners.append(departures.left)
+    hub.event_listeners.append(departures.observe)
 
 
 def register_jobs(runner: JobRunner) -> None:
-    """Durable jobs (none yet)."""
+    """None: nothing here must survive a restart (a dropped grace check is redone by the
+    show's end, which ends every request)."""
+
+
+class Background:
+    """Tasks started from callbacks, referenced until done (asyncio keeps only weak ones)."""
+
+    def __init__(self) -> None:
+        self.tasks: set[asyncio.Task[None]] = set()
+
+    def start(self, work: Coroutine[Any, Any, None], name: str) -> None:
+        task = asyncio.create_task(work, name=name)
+        self.tasks.add(task)
+        task.add_done_callback(self.tasks.discard)
+
+
+class QueueRelay:
+    """Tells the room about changes: one ``cohost_update`` per change, then the queue
+    snapshot once for a burst of changes."""
+
+    def __init__(self, db: Database, hub: Hub) -> None:
+        self.db, self.hub = db, hub
+        self.due: set[int] = set()  # shows whose snapshot is scheduled
+        self.background = Background()
+
+    async def changed(self, event: CohostRequestChanged) -> None:
+        await self.hub.publish(f"room:{event.room_id}", update_event(event))
+        if event.show_id not in self.due:
+            self.due.add(event.show_id)
+            self.background.start(self._snapshot(event.room_id, event.show_id), "cohost-queue")
+
+    async def _snapshot(self, room_id: int, show_id: int) -> None:
+        await asyncio.sleep(rules.QUEUE_EVERY_S)
+        self.due.discard(show_id)  # a change from now on schedules another snapshot
+        try:
+            async with self.db.unit_of_work() as session:
+                snapshot = await queue.get_snapshot(session, show_id)
+            await self.hub.publish(f"room:{room_id}", {"type": "cohost_queue", **snapshot})
+        except Exception:
+            log.exception("co-host queue snapshot of show %s failed", show_id)
+
+
+def update_event(event: CohostRequestChanged) -> dict[str, Any]:
+    return {
+        "type": "cohost_update",
+        "show_id": event.show_id,
+        "request_id": event.request_id,
+        "user_id": event.user_id,
+        "display_name": event.display_name,
+        "status": event.status,
+        "previous": event.previous,
+        "source": event.source,
+    }
+
+
+class Departures:
+    """Drops a pending applicant (or invitee) once none of this node's connections to the room
+    is theirs for ``rules.LEAVE_GRACE_S`` (a reload reconnects well within it).
+
+    Checking costs nothing for users who are not pending: the room's latest ``cohost_queue``
+    snapshot (seen through ``hub.event_listeners``) names everyone who is; only where this node
+    has not seen one since it started watching the room does the check ask the database. Only
+    this node's connections count: with several nodes, a tab on another node does not keep the
+    applicant in line.
+    """
+
+    def __init__(self, db: Database, hub: Hub) -> None:
+        self.db, self.hub = db, hub
+        self.pending: dict[str, set[int]] = {}  # channel → user ids applied or invited
+        self.waiting: set[tuple[str, int]] = set()
+        self.background = Background()
+
+    def observe(self, channel: str, event: dict[str, Any]) -> None:
+        kind = event.get("type")
+        if kind == "cohost_queue":
+            self.pending[channel] = {seat["user_id"] for seat in event["queue"]} | set(event["invited"])
+        elif kind == "watch":  # this node missed the room's events until now
+            self.pending.pop(channel, None)
+
+    def left(self, conn: Connection) -> None:
+        viewer = conn.context
+        if not self.hub.channels.get(conn.channel):
+            self.pending.pop(conn.channel, None)  # unwatched from now on: the snapshot would go stale
+        if not isinstance(viewer, RoomViewer) or viewer.principal.user_id is None:
+            return
+        key = (conn.channel, viewer.principal.user_id)
+        if key not in self.waiting:
+            self.waiting.add(key)
+            self.background.start(self._after_grace(key, viewer.room_id), "cohost-departure")
+
+    async def _after_grace(self, key: tuple[str, int], room_id: int) -> None:
+        channel, user_id = key
+        try:
+            await asyncio.sleep(rules.LEAVE_GRACE_S)
+            self.waiting.discard(key)
+            if await self._pending(channel, room_id, user_id) and not self._present(channel, user_id):
+                async with self.db.unit_of_work() as session:
+                    await service.do_drop_departed(session, room_id=room_id, user_id=user_id)
+        except Exception:
+            log.exception("co-host departure check of user %s in %s failed", user_id, channel)
+        finally:
+            self.waiting.discard(key)
+
+    async def _pending(self, channel: str, room_id: int, user_id: int) -> bool:
+        known = self.pending.get(channel)
+        if known is not None:
+            return user_id in known
+        async with self.db.unit_of_work() as session:
+            return await queue.is_pending(session, room_id=room_id, user_id=user_id)
+
+    def _present(self, channel: str, user_id: int) -> bool:
+        return any(
+            isinstance(c.context, RoomViewer) and c.context.principal.user_id == user_id
+            for c in self.hub.channels.get(channel, ())
+        )
