@@ -65,6 +65,7 @@ from livecircle.realtime.hub import Hub
 from livecircle.realtime.presence import RedisPresence
 from livecircle.realtime.redis_broker import RedisBroker
 from livecircle.web.commerce_pages import router as commerce_pages_router
+from livecircle.web.lottery_pages import router as lottery_pages_router
 from livecircle.web.pages import router as pages_router
 from livecircle.web.sockets import make_admit
 
@@ -110,6 +111,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         hooks_router,
         pages_router,
         commerce_pages_router,
+        lottery_pages_router,
     ):
         app.include_router(router)
     app.mount("/static", StaticFiles(directory=WEB / "static"), name="static")
@@ -151,7 +153,7 @@ async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
     interaction_tasks.register_jobs(runner)
     app.state.jobs, app.state.flash_gate = runner, gate
     peaks = PeakRecorder(db)
-    watch = WatchClock(db, hub, every=settings.realtime.watch_credit_seconds)
+    watch = WatchClock(db, hub, every=settings.realtime.watch_credit_seconds, rules=settings.economy)
     hub.presence_listeners.append(peaks.observe)
     app.state.db, app.state.hub, app.state.gateway, app.state.ingest = db, hub, gateway, ingest
     app.state.chat = engine

@@ -88,11 +88,16 @@ async def draw_lottery(
 
 @router.post("/lotteries/{lottery_id}/entry")
 async def join_lottery(
-    lottery_id: ObjectId, session: DbSession, principal: CurrentPrincipal, settings: AppSettings
+    lottery_id: ObjectId,
+    session: DbSession,
+    principal: CurrentPrincipal,
+    settings: AppSettings,
+    engine: Engine,
 ) -> dict[str, Any]:
     """Join (参与). ``missing`` lists the rules not met yet; they are checked again at the draw."""
     if principal.user_id is None:
         raise LotteryNeedsAccount()
+    await engine.writer.flush()  # the keyword the viewer just said counts
     lottery, _ = await _visible(session, principal, lottery_id)
     room = await live_service.get_room(session, lottery.room_id)
     missing = await service.do_join(session, settings.economy, lottery, room=room, user_id=principal.user_id)
