@@ -11,7 +11,7 @@ from livecircle.identity.deps import CurrentPrincipal, CurrentUser
 from livecircle.interaction import runofshow
 from livecircle.interaction import service as interaction_service
 from livecircle.interaction.engine import Engine
-from livecircle.interaction.lotteries import service
+from livecircle.interaction.lotteries import prizes, service
 from livecircle.interaction.lotteries.errors import LotteryNeedsAccount, LotteryNotFound
 from livecircle.interaction.lotteries.models import Lottery
 from livecircle.interaction.lotteries.schemas import AddressIn, AuditOut, LotteryCreate, LotteryOut, ShipIn
@@ -117,7 +117,7 @@ async def give_address(
 ) -> dict[str, str]:
     assert principal.user_id is not None
     lottery, _ = await _visible(session, principal, lottery_id)
-    winner = await service.do_give_address(
+    winner = await prizes.do_give_address(
         session, lottery, user_id=principal.user_id, address=data.model_dump()
     )
     return {"status": winner.status}
@@ -128,14 +128,14 @@ async def ship_prize(
     lottery_id: ObjectId, winner_id: ObjectId, data: ShipIn, session: DbSession, principal: CurrentUser
 ) -> dict[str, str]:
     lottery = await _managed(session, principal, lottery_id)
-    winner = await service.do_ship(session, lottery, winner_id=winner_id, note=data.note)
+    winner = await prizes.do_ship(session, lottery, winner_id=winner_id, note=data.note)
     return {"status": winner.status}
 
 
 @router.get("/me/prizes")
 async def my_prizes(session: DbSession, principal: CurrentUser) -> list[dict[str, Any]]:
     assert principal.user_id is not None
-    return await service.list_my_prizes(session, principal.user_id)
+    return await prizes.list_my_prizes(session, principal.user_id)
 
 
 async def _visible(session: DbSession, principal: Any, lottery_id: int) -> tuple[Lottery, bool]:

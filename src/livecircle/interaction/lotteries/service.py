@@ -11,20 +11,14 @@ from sqlalchemy import func, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from livecircle.commerce import coupons
 from livecircle.config import EconomySettings
-from livecircle.economy import points
-from livecircle.economy import service as economy_service
-from livecircle.interaction.lotteries import draw, eligibility
+from livecircle.interaction.lotteries import draw, eligibility, prizes
 from livecircle.interaction.lotteries.errors import (
     LotteryAlreadyOpened,
     LotteryNotFound,
     LotteryNotOpen,
-    NotAWinner,
-    PrizeStateConflict,
-    WinnerNotFound,
 )
-from livecircle.interaction.lotteries.events import LotteryDrawn, LotteryOpened, LotteryWon
+from livecircle.interaction.lotteries.events import LotteryDrawn, LotteryOpened
 from livecircle.interaction.lotteries.models import (
     Lottery,
     LotteryEntry,
@@ -36,7 +30,6 @@ from livecircle.interaction.lotteries.schemas import LotteryCreate
 from livecircle.kit import jobs
 from livecircle.kit.clock import utcnow
 from livecircle.kit.db import one_sqlite_writer
-from livecircle.kit.errors import AppError
 from livecircle.kit.events import emit
 from livecircle.live import service as live_service
 from livecircle.live.errors import ShowNotLive
@@ -143,8 +136,8 @@ async def do_draw(session: AsyncSession, rules: EconomySettings, lottery_id: int
         LotteryTicket(lottery_id=lottery.id, position=i, user_id=u, code=codes[i])
         for i, u in enumerate(eligible)
     )
-    prizes = await list_prizes(session, lottery.id)
-    slots = [prize for prize in prizes for _ in range(prize.quantity)]
+    offered = await list_prizes(session, lottery.id)
+    slots = [prize for prize in offered for _ in range(prize.quantity)]
     positions = draw.draw_positions(lottery.seed_hex or "", digest, len(eligible), len(slots))
     lottery.status, lottery.drawn_at, lottery.list_hash, lottery.entrants = (
         "drawn",
@@ -154,7 +147,7 @@ async def do_draw(session: AsyncSession, rules: EconomySettings, lottery_id: int
     )
     await session.flush()
     winners = [
-        await _award(
+        await prizes.award(
             session, rules, lottery, rank=rank, ticket=position, user_id=eligible[position], prize=prize
         )
         for rank, (position, prize) in enumerate(zip(positions, slots, strict=False), start=1)
@@ -174,69 +167,6 @@ async def on_draw_job(session: AsyncSession, rules: EconomySettings, payload: di
             await do_draw(session, rules, int(payload["lottery_id"]))
     except LotteryNotOpen:
         pass  # the host drew it first
-
-
-async def _award(
-    session: AsyncSession,
-    rules: EconomySettings,
-    lottery: Lottery,
-    *,
-    rank: int,
-    ticket: int,
-    user_id: int,
-    prize: LotteryPrize,
-) -> LotteryWinner:
-    """Points, coins and coupons are handed out now (idempotent keys); a physical prize waits
-    for the winner's address. A prize that cannot be handed out is recorded as failed."""
-    status, note = "awarded", None
-    key = f"lottery:{lottery.id}:{user_id}"
-    try:
-        async with session.begin_nested():
-            if prize.kind == "points":
-                credit = points.Credit(
-                    lottery.tenant_id,
-                    user_id,
-                    "lottery",
-                    key,
-                    prize.amount,
-                    utcnow(),
-                    kind="prize",
-                    room_id=lottery.room_id,
-                    show_id=lottery.show_id,
-                )
-                await points.do_credit(session, rules, credit)
-            elif prize.kind == "gift":
-                await economy_service.do_grant(
-                    session,
-                    tenant_id=lottery.tenant_id,
-                    user_id=user_id,
-                    currency="coin",
-                    amount=prize.amount,
-                    key=key,
-                    reason=f"lottery {lottery.id}: {prize.name}",
-                )
-            elif prize.kind == "coupon" and prize.coupon_template_id is not None:
-                template = await coupons.get_template(session, lottery.tenant_id, prize.coupon_template_id)
-                await coupons.do_issue(
-                    session, template, user_id=user_id, source="lottery", show_id=lottery.show_id
-                )
-            else:
-                status = "awaiting_address"
-    except AppError as exc:
-        status, note = "failed", f"{exc.code}: {exc.message}"[:200]
-    winner = LotteryWinner(
-        lottery_id=lottery.id,
-        rank=rank,
-        ticket=ticket,
-        user_id=user_id,
-        prize_id=prize.id,
-        status=status,
-        note=note,
-    )
-    session.add(winner)
-    await session.flush()
-    emit(session, LotteryWon(lottery.tenant_id, lottery.id, user_id, prize.name, status))
-    return winner
 
 
 async def list_prizes(session: AsyncSession, lottery_id: int) -> list[LotteryPrize]:
@@ -272,8 +202,8 @@ async def view(
 ) -> dict[str, Any]:
     """What the room shows: rules, prizes, the seed's hash, and after the draw the list hash
     and winners (names only as the winners chose them; addresses only for staff)."""
-    prizes = await list_prizes(session, lottery.id)
-    names = {p.id: p.name for p in prizes}
+    offered = await list_prizes(session, lottery.id)
+    names = {p.id: p.name for p in offered}
     entries = await session.scalar(
         select(func.count()).select_from(LotteryEntry).where(LotteryEntry.lottery_id == lottery.id)
     )
@@ -301,7 +231,7 @@ async def view(
         "duration_s": lottery.duration_s,
         "prizes": [
             {"id": p.id, "kind": p.kind, "name": p.name, "quantity": p.quantity, "amount": p.amount}
-            for p in prizes
+            for p in offered
         ],
         "opened_at": lottery.opened_at,
         "draw_at": lottery.draw_at,
@@ -332,7 +262,7 @@ async def view(
 async def audit(session: AsyncSession, lottery: Lottery) -> dict[str, Any]:
     """Everything needed to re-derive the winners; the seed only once drawn."""
     drawn = lottery.status == "drawn"
-    prizes = {p.id: p.name for p in await list_prizes(session, lottery.id)}
+    names = {p.id: p.name for p in await list_prizes(session, lottery.id)}
     return {
         "lottery_id": lottery.id,
         "title": lottery.title,
@@ -347,59 +277,12 @@ async def audit(session: AsyncSession, lottery: Lottery) -> dict[str, Any]:
                 "rank": w.rank,
                 "ticket": w.ticket,
                 "code": draw.ticket_code(w.user_id),
-                "prize": prizes.get(w.prize_id),
+                "prize": names.get(w.prize_id),
             }
             for w in await list_winners(session, lottery.id)
         ],
         "script_url": "/static/lottery_verify.py",
     }
-
-
-async def do_give_address(
-    session: AsyncSession, lottery: Lottery, *, user_id: int, address: dict[str, str]
-) -> LotteryWinner:
-    """The winner of a physical prize says where to send it (again, to correct it, until shipped)."""
-    winner = await session.scalar(
-        select(LotteryWinner).where(LotteryWinner.lottery_id == lottery.id, LotteryWinner.user_id == user_id)
-    )
-    if winner is None or winner.status not in ("awaiting_address", "address_given"):
-        raise NotAWinner()
-    winner.address, winner.status, winner.updated_at = address, "address_given", utcnow()
-    await session.flush()
-    return winner
-
-
-async def do_ship(session: AsyncSession, lottery: Lottery, *, winner_id: int, note: str) -> LotteryWinner:
-    winner = await session.get(LotteryWinner, winner_id)
-    if winner is None or winner.lottery_id != lottery.id:
-        raise WinnerNotFound()
-    if winner.status != "address_given":
-        raise PrizeStateConflict("Ship a prize once the winner has given an address")
-    winner.status, winner.note, winner.updated_at = "shipped", note or None, utcnow()
-    await session.flush()
-    return winner
-
-
-async def list_my_prizes(session: AsyncSession, user_id: int) -> list[dict[str, Any]]:
-    rows = await session.execute(
-        select(LotteryWinner, Lottery.title, LotteryPrize.name, LotteryPrize.kind)
-        .join(Lottery, Lottery.id == LotteryWinner.lottery_id)
-        .join(LotteryPrize, LotteryPrize.id == LotteryWinner.prize_id)
-        .where(LotteryWinner.user_id == user_id)
-        .order_by(LotteryWinner.id.desc())
-    )
-    return [
-        {
-            "lottery_id": w.lottery_id,
-            "lottery": title,
-            "prize": name,
-            "kind": kind,
-            "status": w.status,
-            "address": w.address,
-            "note": w.note,
-        }
-        for w, title, name, kind in rows.all()
-    ]
 
 
 async def list_room_lotteries(session: AsyncSession, *, room_id: int, show_id: int | None) -> list[Lottery]:
