@@ -159,6 +159,47 @@ class CommerceSettings(BaseModel):
     gate_reconcile_after_seconds: float = Field(default=30.0, gt=0)
 
 
+class SmtpSettings(BaseModel):
+    """Outgoing e-mail. An empty host turns e-mail off (the inbox and webhooks still work)."""
+
+    host: str = ""
+    port: int = Field(default=25, ge=1, le=65535)
+    username: str = ""
+    password: str = ""
+    starttls: bool = False
+    sender: str = "livecircle <noreply@localhost>"
+    timeout_seconds: float = Field(default=10.0, gt=0)
+
+
+class GrowthSettings(BaseModel):
+    """Reminders, notifications and invites (growth/)."""
+
+    # Followers and those signed up hear about a show this many minutes before it starts.
+    reminder_lead_minutes: int = Field(default=15, ge=1, le=7 * 24 * 60)
+    smtp: SmtpSettings = SmtpSettings()
+    # Invites: a registration counts for the inviter within this many days of the invite link
+    # being opened; the invitee's first paid order within this many days of registering.
+    invite_window_days: int = Field(default=30, ge=1)
+    # A reward vests only once the invitee has watched this many minutes or paid an order.
+    invite_vest_watch_minutes: int = Field(default=10, ge=1)
+    # Fraud rules: at most this many invited sign-ups from one IP or one device per window,
+    # and at most this many rewarded invites per inviter per UTC day.
+    invite_burst_limit: int = Field(default=3, ge=1)
+    invite_burst_window_minutes: int = Field(default=60, ge=1)
+    invite_daily_cap: int = Field(default=20, ge=1)
+    # The reward: the economy's ``invite`` points rule, or one coupon of this template (of the
+    # inviter's tenant; give it a ``per_user`` as high as the rewards one inviter may earn).
+    invite_coupon_template_id: int | None = Field(default=None, ge=1)
+
+
+class CommunitySettings(BaseModel):
+    """Communities (社群): posting and the daily check-in task (打卡)."""
+
+    post_max_length: int = Field(default=5000, ge=1)
+    comment_max_length: int = Field(default=1000, ge=1)
+    checkin_task_points: int = Field(default=5, ge=0)  # per community check-in task done
+
+
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(
         env_prefix="LIVECIRCLE_", env_nested_delimiter="__", env_file=".env", extra="ignore"
@@ -181,6 +222,8 @@ class Settings(BaseSettings):
     chat: ChatSettings = ChatSettings()
     economy: EconomySettings = EconomySettings()
     commerce: CommerceSettings = CommerceSettings()
+    growth: GrowthSettings = GrowthSettings()
+    community: CommunitySettings = CommunitySettings()
 
     @model_validator(mode="after")
     def _refuse_placeholder_secret(self) -> Settings:

@@ -23,6 +23,8 @@ from livecircle.commerce import tasks as commerce_tasks
 from livecircle.commerce.gate import FlashGate
 from livecircle.commerce.order_routes import router as orders_router
 from livecircle.commerce.routes import router as commerce_router
+from livecircle.community import tasks as community_tasks
+from livecircle.community.routes import router as community_router
 from livecircle.config import Settings, get_settings
 from livecircle.economy.batcher import close_batcher
 from livecircle.economy.payments import SandboxProvider
@@ -65,6 +67,7 @@ from livecircle.realtime.hub import Hub
 from livecircle.realtime.presence import RedisPresence
 from livecircle.realtime.redis_broker import RedisBroker
 from livecircle.web.commerce_pages import router as commerce_pages_router
+from livecircle.web.community_pages import router as community_pages_router
 from livecircle.web.lottery_pages import router as lottery_pages_router
 from livecircle.web.pages import router as pages_router
 from livecircle.web.sockets import make_admit
@@ -106,12 +109,14 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         points_router,
         commerce_router,
         orders_router,
+        community_router,
         moderation_router,
         delivery_router,
         hooks_router,
         pages_router,
         commerce_pages_router,
         lottery_pages_router,
+        community_pages_router,
     ):
         app.include_router(router)
     app.mount("/static", StaticFiles(directory=WEB / "static"), name="static")
@@ -150,6 +155,7 @@ async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
     lottery_tasks.subscribe(db, hub, settings.economy)
     lottery_tasks.register_jobs(runner, settings.economy)
     interaction_tasks.subscribe_run_of_show(db)
+    community_tasks.subscribe(db, hub)
     interaction_tasks.register_jobs(runner)
     app.state.jobs, app.state.flash_gate = runner, gate
     peaks = PeakRecorder(db)

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 def load_all() -> None:
     import livecircle.commerce.models
+    import livecircle.community.models
     import livecircle.economy.models
     import livecircle.identity.models
     import livecircle.interaction.cohost.models

@@ -235,3 +235,8 @@ async def get_principal_by_api_token(session: AsyncSession, token: str) -> Princ
 
 async def get_user(session: AsyncSession, user_id: int) -> User | None:
     return await session.get(User, user_id)
+
+
+async def user_id_for_invite_code(session: AsyncSession, code: str | None) -> int | None:
+    """The account whose personal invite code this is (None for no or an unknown code)."""
+    return await _inviter(session, code)

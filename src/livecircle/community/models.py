@@ -1,0 +1,50 @@
+"""Community tables: the group and its members (role, and the show or inviter that brought them)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import ForeignKey, Index, Integer, String, Text
+from sqlalchemy.orm import Mapped, mapped_column
+
+from livecircle.kit.clock import utcnow
+from livecircle.kit.db import Base, UtcDateTime
+
+
+class Community(Base):
+    """A group (社群) run by a brand or a host. ``min_tier`` makes it member-only: only
+    accounts at that member tier or above may join."""
+
+    __tablename__ = "community_group"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    tenant_id: Mapped[int] = mapped_column(ForeignKey("identity_tenant.id", ondelete="CASCADE"), index=True)
+    owner_id: Mapped[int] = mapped_column(ForeignKey("identity_user.id"), index=True)
+    # The room whose host pushes this group's card; None for a brand-wide group.
+    room_id: Mapped[int | None] = mapped_column(ForeignKey("live_room.id", ondelete="SET NULL"), index=True)
+    name: Mapped[str] = mapped_column(String(80))
+    description: Mapped[str] = mapped_column(Text, default="")
+    rules: Mapped[str] = mapped_column(Text, default="")  # community rules shown on join
+    min_tier: Mapped[str | None] = mapped_column(String(16), default=None)  # participant | premium
+    member_count: Mapped[int] = mapped_column(Integer, default=0)
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
+
+
+class CommunityMember(Base):
+    """One row per member; ``show_id`` is the show whose card brought them (attribution),
+    ``inviter_id`` the member whose invite link did."""
+
+    __tablename__ = "community_member"
+    __table_args__ = (Index("ix_community_member_show_joined", "show_id", "joined_at"),)
+
+    community_id: Mapped[int] = mapped_column(
+        ForeignKey("community_group.id", ondelete="CASCADE"), primary_key=True
+    )
+    user_id: Mapped[int] = mapped_column(
+        ForeignKey("identity_user.id", ondelete="CASCADE"), primary_key=True, index=True
+    )
+    role: Mapped[str] = mapped_column(String(8), default="member")  # owner | admin | member
+    source: Mapped[str] = mapped_column(String(8), default="page")  # room | invite | page
+    show_id: Mapped[int | None] = mapped_column(ForeignKey("live_show.id", ondelete="SET NULL"))
+    inviter_id: Mapped[int | None] = mapped_column(ForeignKey("identity_user.id", ondelete="SET NULL"))
+    joined_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
