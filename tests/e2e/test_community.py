@@ -1,0 +1,53 @@
+"""Joining a community from the live room in a real browser: the host pushes the join card
+from the console, it pops up on the viewer's room page, one click joins (credited to the live
+show), and the community is then under "my communities". No media, SQLite (``stage``)."""
+
+from __future__ import annotations
+
+import pytest
+from playwright.async_api import expect
+
+from livecircle.community.models import CommunityMember
+from tests.e2e.stage import HOST_EMAIL, Stage
+
+pytestmark = pytest.mark.e2e
+
+
+async def test_a_viewer_joins_from_the_pushed_card_and_finds_it_under_my_communities(stage: Stage) -> None:
+    headers = {"Authorization": f"Bearer {stage.host_token}"}
+    created = await stage.http.post(
+        "/api/v1/communities",
+        json={"name": "茶友会", "rules": "友善交流", "room_id": stage.room_id},
+        headers=headers,
+    )
+    community = created.json()
+    await stage.go_live()
+    viewer = await stage.member("入群观众")
+    room = await stage.open(viewer.email)
+    await expect(room.locator(f"#community-list li[data-community-id='{community['id']}']")).to_be_visible()
+
+    host = await stage.open(HOST_EMAIL)
+    await host.goto(f"/console/rooms/{stage.room_id}")
+    await host.locator(
+        f"#community-console-table tr[data-community-id='{community['id']}'] .community-push"
+    ).click()
+    await expect(host.locator("#community-console-message")).to_have_text("卡片已推送给所有观众。")
+
+    card = room.locator("#community-card")
+    await expect(card.locator(".community-card-name")).to_have_text("👥 茶友会")
+    await expect(card.locator(".community-card-count")).to_have_text("1 位成员")
+    await card.locator(".community-card-join").click()
+    await expect(card.locator(".community-welcome")).to_have_text("欢迎加入茶友会！")
+    await expect(card.locator(".community-card-count")).to_have_text("2 位成员")  # the room event
+
+    async with stage.server.db.unit_of_work() as session:
+        member = await session.get(CommunityMember, (community["id"], viewer.user_id))
+    assert member is not None
+    assert member.source == "room"
+    assert member.show_id is not None
+
+    await room.click("#nav-communities")
+    mine = room.locator(f"#my-communities [data-community-id='{community['id']}']")
+    await expect(mine.locator(".community-name")).to_have_text("茶友会")
+    await mine.locator(".community-name").click()
+    await expect(room.locator("#community-leave")).to_be_visible()
