@@ -30,6 +30,7 @@ from livecircle.economy.batcher import close_batcher
 from livecircle.economy.payments import SandboxProvider
 from livecircle.economy.points_routes import router as points_router
 from livecircle.economy.routes import router as economy_router
+from livecircle.growth.onboarding_routes import router as onboarding_router
 from livecircle.identity.deps import CSRF_COOKIE, principal_cache
 from livecircle.identity.routes import router as identity_router
 from livecircle.interaction import sockets as interaction_sockets
@@ -110,6 +111,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         commerce_router,
         orders_router,
         community_router,
+        onboarding_router,
         moderation_router,
         delivery_router,
         hooks_router,

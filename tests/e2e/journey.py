@@ -10,10 +10,24 @@ from playwright.async_api import Browser, BrowserContext, Page
 
 from tests.media_tools import start_encoder, stop_encoder
 
+# The room page opens its first-visit guide (a modal) by itself; the tests that are not about
+# the guide start as a viewer who opted out of it ("don't open room guides again").
+GUIDE_OPT_OUT = 'localStorage.setItem("lc_guide_seen:all", "1");'
 
-async def signed_in_context(browser: Browser, base_url: str, email: str, password: str) -> BrowserContext:
-    context = await browser.new_context(
-        base_url=base_url, locale="zh-CN", viewport={"width": 1280, "height": 800}
+
+async def new_context(browser: Browser, *, guide: bool = False, **options: Any) -> BrowserContext:
+    """A browser context; without ``guide`` its room pages do not open the guide by themselves."""
+    context = await browser.new_context(**options)
+    if not guide:
+        await context.add_init_script(GUIDE_OPT_OUT)
+    return context
+
+
+async def signed_in_context(
+    browser: Browser, base_url: str, email: str, password: str, *, guide: bool = False
+) -> BrowserContext:
+    context = await new_context(
+        browser, guide=guide, base_url=base_url, locale="zh-CN", viewport={"width": 1280, "height": 800}
     )
     page = await context.new_page()
     await page.goto("/login")

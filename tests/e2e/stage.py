@@ -17,7 +17,7 @@ from playwright.async_api import Browser, BrowserContext, Page
 
 from livecircle.demo import DEMO_PASSWORD
 from tests.conftest import Account, RunningServer, make_account
-from tests.e2e.journey import signed_in_context
+from tests.e2e.journey import new_context, signed_in_context
 
 HOST_EMAIL = "host@demo.livecircle.local"
 
@@ -36,13 +36,22 @@ class Stage:
     async def member(self, prefix: str) -> Account:
         return await make_account(self.server, name=f"{prefix}{uuid.uuid4().hex[:4]}")
 
-    async def open(self, email: str | None = None, on_page: Callable[[Page], None] | None = None) -> Page:
-        """The room page, signed in as ``email`` (or anonymous), once its socket said hello."""
+    async def open(
+        self, email: str | None = None, on_page: Callable[[Page], None] | None = None, *, guide: bool = False
+    ) -> Page:
+        """The room page, signed in as ``email`` (or anonymous), once its socket said hello;
+        ``guide``: as a first-time visitor, whose room page opens the first-visit guide."""
         if email:
-            context = await signed_in_context(self.browser, self.server.base_url, email, DEMO_PASSWORD)
+            context = await signed_in_context(
+                self.browser, self.server.base_url, email, DEMO_PASSWORD, guide=guide
+            )
         else:
-            context = await self.browser.new_context(
-                base_url=self.server.base_url, locale="zh-CN", viewport={"width": 1280, "height": 800}
+            context = await new_context(
+                self.browser,
+                guide=guide,
+                base_url=self.server.base_url,
+                locale="zh-CN",
+                viewport={"width": 1280, "height": 800},
             )
         self.contexts.append(context)
         page = await context.new_page()

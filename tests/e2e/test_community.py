@@ -7,7 +7,9 @@ from __future__ import annotations
 import pytest
 from playwright.async_api import expect
 
+from livecircle.commerce import coupons
 from livecircle.community.models import CommunityMember
+from livecircle.live import service as live_service
 from tests.e2e.stage import HOST_EMAIL, Stage
 
 pytestmark = pytest.mark.e2e
@@ -51,3 +53,37 @@ async def test_a_viewer_joins_from_the_pushed_card_and_finds_it_under_my_communi
     await expect(mine.locator(".community-name")).to_have_text("茶友会")
     await mine.locator(".community-name").click()
     await expect(room.locator("#community-leave")).to_be_visible()
+
+
+async def test_the_first_visit_guide_explains_the_room_and_follows_for_the_gift(stage: Stage) -> None:
+    async with stage.server.db.unit_of_work() as session:
+        room = await live_service.get_room(session, stage.room_id)
+        await coupons.do_create_template(
+            session,
+            tenant_id=room.tenant_id,
+            name=f"关注礼{stage.room_id}",
+            kind="fixed",
+            amount_off_cents=500,
+            channel="follow",
+        )
+    viewer = await stage.member("新观众")
+    page = await stage.open(viewer.email, guide=True)
+    dialog = page.locator("#guide")
+    await expect(dialog).to_be_visible()  # opens by itself on the first visit
+    await expect(page.locator("#guide-rules li").first).to_have_text("登录后即可发言。")
+    gift = page.locator("#guide-follow-list li", has_text=f"关注礼{stage.room_id}")
+    await expect(gift).to_contain_text("立减 ¥5.00")
+    await expect(gift).to_contain_text("关注主播即可领取。")
+
+    await page.click("#guide-follow-button")
+    await expect(gift).to_contain_text("已放入你的券包 ✓")  # the follow handed the gift out
+    await expect(page.locator("#follow-button")).to_have_text("已关注 ✓")
+    await page.check("#guide-never")
+    await page.click("#guide-close")
+    await expect(dialog).to_be_hidden()
+
+    await page.reload()
+    await page.wait_for_function("window.lcGuide !== undefined")
+    await expect(dialog).to_be_hidden()  # seen: it does not open again by itself
+    await page.click("#guide-button")
+    await expect(dialog).to_be_visible()

@@ -17,7 +17,7 @@ from livecircle.demo import DEMO_PASSWORD
 from livecircle.economy import service as economy_service
 from livecircle.identity import service as identity_service
 from tests.conftest import Account
-from tests.e2e.journey import signed_in_context
+from tests.e2e.journey import new_context, signed_in_context
 from tests.e2e.stage import Stage, ops_in
 
 pytestmark = pytest.mark.e2e
@@ -220,7 +220,7 @@ async def test_sandbox_top_up_credits_the_wallet(stage: Stage) -> None:
 
 async def test_gift_panel_speaks_the_viewers_language(stage: Stage) -> None:
     zh = await stage.open()
-    english = await stage.browser.new_context(base_url=stage.server.base_url, locale="en-US")
+    english = await new_context(stage.browser, base_url=stage.server.base_url, locale="en-US")
     stage.contexts.append(english)
     en = await english.new_page()
     await en.goto(f"/rooms/{stage.room_id}")

@@ -12,7 +12,7 @@ from playwright.async_api import Browser
 from livecircle.demo import seed_demo
 from tests import services
 from tests.conftest import RunningServer, make_settings, migrate, run_server
-from tests.e2e.journey import run_journey
+from tests.e2e.journey import new_context, run_journey
 
 pytestmark = pytest.mark.e2e
 
@@ -37,7 +37,7 @@ async def test_anonymous_viewer_watches_but_cannot_chat(
     browser: Browser, embedded_server: RunningServer
 ) -> None:
     demo = await seed_demo(embedded_server.db, embedded_server.settings)
-    context = await browser.new_context(base_url=embedded_server.base_url, locale="en")
+    context = await new_context(browser, base_url=embedded_server.base_url, locale="en")
     page = await context.new_page()
     await page.goto(f"/rooms/{demo['room_id']}")
     assert await page.locator("#chat-input").is_disabled()

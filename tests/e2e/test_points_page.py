@@ -16,7 +16,7 @@ from livecircle.economy import service as economy_service
 from livecircle.economy import store, tiers
 from livecircle.identity import service as identity_service
 from tests.conftest import Account
-from tests.e2e.journey import signed_in_context
+from tests.e2e.journey import new_context, signed_in_context
 from tests.e2e.stage import Stage
 
 pytestmark = pytest.mark.e2e
@@ -271,7 +271,7 @@ async def test_the_page_speaks_english(stage: Stage) -> None:
 
 async def test_anonymous_visitors_are_sent_to_sign_in(stage: Stage) -> None:
     member = await stage.member("游客")
-    context = await stage.browser.new_context(base_url=stage.server.base_url, locale="zh-CN")
+    context = await new_context(stage.browser, base_url=stage.server.base_url, locale="zh-CN")
     stage.contexts.append(context)
     page = await context.new_page()
     await page.goto("/points")
