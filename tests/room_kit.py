@@ -7,13 +7,17 @@ import asyncio
 import time
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
+from datetime import datetime, timedelta
 from typing import Any
 
 import httpx
 import orjson
 import websockets
+from sqlalchemy import update
 from websockets.asyncio.client import ClientConnection
 
+from livecircle.kit.clock import utcnow
+from livecircle.kit.jobs import Job
 from tests.conftest import Account, RunningServer
 
 Event = dict[str, Any]
@@ -67,3 +71,18 @@ async def go_live(client: httpx.AsyncClient, owner: Account, room_id: int) -> in
     state = (await client.get(f"/api/v1/rooms/{room_id}/state")).json()
     show_id: int = state["show"]["id"]
     return show_id
+
+
+async def bring_forward(
+    server: RunningServer, *, job_key: str, column: Any, row_id: int, seconds: float
+) -> datetime:
+    """Make a timed thing (a poll's close, a lottery's draw) due ``seconds`` from now: its row's
+    ``column`` and its durable job both move, so the job runner does the real work, sooner
+    than the product's minimum duration would allow a test to wait."""
+    due = utcnow() + timedelta(seconds=seconds)
+    model = column.class_
+    async with server.db.unit_of_work() as session:
+        await session.execute(update(model).where(model.id == row_id).values({column.key: due}))
+        moved = await session.execute(update(Job).where(Job.key == job_key).values(run_at=due))
+        assert getattr(moved, "rowcount", 0) == 1, f"no job {job_key}"
+    return due

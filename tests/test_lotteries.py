@@ -22,10 +22,11 @@ from sqlalchemy import update
 from livecircle.economy import tiers
 from livecircle.identity import service as identity_service
 from livecircle.interaction.lotteries import draw
+from livecircle.interaction.lotteries.models import Lottery
 from livecircle.live import service as live_service
 from livecircle.live.models import Watch
 from tests.conftest import Account, RunningServer, make_account, make_room
-from tests.room_kit import go_live, sock, wait_for
+from tests.room_kit import bring_forward, go_live, sock, wait_for
 
 SCRIPT = Path(__file__).parents[1] / "src/livecircle/web/static/lottery_verify.py"
 EVERYONE = [{"kind": "points", "name": "100 积分", "quantity": 50, "amount": 100}]
@@ -311,7 +312,10 @@ async def test_a_timed_lottery_draws_itself_once(
     async with sock(server, room_id) as ws:
         lottery = await launch(client, host, room_id, rules=[], duration_s=10)
         await join(client, lottery, viewer)
-        drawn = (await wait_for(ws, lambda e: e["type"] == "lottery_drawn", timeout=14))["lottery"]
+        # 10 s is the shortest timed lottery; the test moves its draw (row and job) to 0.5 s from now.
+        key = f"lottery-draw:{lottery['id']}"
+        await bring_forward(server, job_key=key, column=Lottery.draw_at, row_id=lottery["id"], seconds=0.5)
+        drawn = (await wait_for(ws, lambda e: e["type"] == "lottery_drawn", timeout=6))["lottery"]
     assert winner_ids(drawn) == {viewer.user_id}
     late = await client.post(f"/api/v1/lotteries/{lottery['id']}/entry", headers=viewer.headers)
     assert late.json()["code"] == "lottery_not_open"
