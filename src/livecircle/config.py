@@ -176,6 +176,11 @@ class GrowthSettings(BaseModel):
 
     # Followers and those signed up hear about a show this many minutes before it starts.
     reminder_lead_minutes: int = Field(default=15, ge=1, le=7 * 24 * 60)
+    # How often each node looks for shows whose time was set or changed (reminders re-planned).
+    reminder_sync_seconds: float = Field(default=5.0, gt=0, le=3600)
+    # Deliveries (e-mail, webhooks): one attempt's time limit, and how many are sent at once.
+    webhook_timeout_seconds: float = Field(default=10.0, gt=0, le=120)
+    delivery_batch: int = Field(default=16, ge=1, le=500)
     smtp: SmtpSettings = SmtpSettings()
     # Invites: a registration counts for the inviter within this many days of the invite link
     # being opened; the invitee's first paid order within this many days of registering.

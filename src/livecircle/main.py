@@ -24,12 +24,19 @@ from livecircle.commerce.gate import FlashGate
 from livecircle.commerce.order_routes import router as orders_router
 from livecircle.commerce.routes import router as commerce_router
 from livecircle.community import tasks as community_tasks
+from livecircle.community.discussion.activity_routes import router as activities_router
+from livecircle.community.discussion.moderation_routes import router as community_moderation_router
+from livecircle.community.discussion.routes import router as discussion_router
 from livecircle.community.routes import router as community_router
 from livecircle.config import Settings, get_settings
 from livecircle.economy.batcher import close_batcher
 from livecircle.economy.payments import SandboxProvider
 from livecircle.economy.points_routes import router as points_router
 from livecircle.economy.routes import router as economy_router
+from livecircle.growth.invites import tasks as invite_tasks
+from livecircle.growth.invites.routes import router as invites_router
+from livecircle.growth.notify import tasks as notify_tasks
+from livecircle.growth.notify.routes import router as notify_router
 from livecircle.growth.onboarding_routes import router as onboarding_router
 from livecircle.identity.deps import CSRF_COOKIE, principal_cache
 from livecircle.identity.routes import router as identity_router
@@ -69,7 +76,11 @@ from livecircle.realtime.presence import RedisPresence
 from livecircle.realtime.redis_broker import RedisBroker
 from livecircle.web.commerce_pages import router as commerce_pages_router
 from livecircle.web.community_pages import router as community_pages_router
+from livecircle.web.discussion_pages import router as discussion_pages_router
+from livecircle.web.economy_pages import router as economy_pages_router
+from livecircle.web.invite_pages import router as invite_pages_router
 from livecircle.web.lottery_pages import router as lottery_pages_router
+from livecircle.web.notify_pages import router as notify_pages_router
 from livecircle.web.pages import router as pages_router
 from livecircle.web.sockets import make_admit
 
@@ -111,14 +122,23 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         commerce_router,
         orders_router,
         community_router,
+        discussion_router,
+        activities_router,
+        community_moderation_router,
         onboarding_router,
         moderation_router,
         delivery_router,
         hooks_router,
         pages_router,
         commerce_pages_router,
+        economy_pages_router,
         lottery_pages_router,
         community_pages_router,
+        discussion_pages_router,
+        invites_router,
+        invite_pages_router,
+        notify_router,
+        notify_pages_router,
     ):
         app.include_router(router)
     app.mount("/static", StaticFiles(directory=WEB / "static"), name="static")
@@ -158,13 +178,17 @@ async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
     lottery_tasks.register_jobs(runner, settings.economy)
     interaction_tasks.subscribe_run_of_show(db)
     community_tasks.subscribe(db, hub)
+    invite_tasks.subscribe(db, settings)
     interaction_tasks.register_jobs(runner)
+    notify_tasks.register_jobs(runner, settings, app.state.translator)
+    notify = app.state.notify = notify_tasks.NotifyWorker(db, settings, app.state.translator, runner)
     app.state.jobs, app.state.flash_gate = runner, gate
     peaks = PeakRecorder(db)
     watch = WatchClock(db, hub, every=settings.realtime.watch_credit_seconds, rules=settings.economy)
     hub.presence_listeners.append(peaks.observe)
     app.state.db, app.state.hub, app.state.gateway, app.state.ingest = db, hub, gateway, ingest
     app.state.chat = engine
+    app.state.filters = engine.filters  # the node's one word-filter cache, for all who screen text
     await hub.start()
     engine.start()
     peaks.start()
@@ -173,6 +197,7 @@ async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
         await ingest.start()
     sweeper = asyncio.create_task(live_tasks.sweep_stale_shows(db, settings), name="stale-show-sweeper")
     runner.start()
+    await notify.start()
     background = [sweeper]
     if gate is not None:
         after = settings.commerce.gate_reconcile_after_seconds
@@ -189,6 +214,7 @@ async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
         for task in background:
             task.cancel()
         await runner.stop()
+        await notify.stop()
         await asyncio.gather(*background, return_exceptions=True)
         if gate is not None:
             await gate.close()

@@ -5,8 +5,11 @@ from __future__ import annotations
 
 def load_all() -> None:
     import livecircle.commerce.models
+    import livecircle.community.discussion.models
     import livecircle.community.models
     import livecircle.economy.models
+    import livecircle.growth.invites.models
+    import livecircle.growth.notify.models
     import livecircle.identity.models
     import livecircle.interaction.cohost.models
     import livecircle.interaction.lotteries.models

@@ -1,0 +1,88 @@
+"""Notification tables: the inbox, preferences, tenant webhook endpoints, show sign-ups
+and the reminder planned for each scheduled show."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import JSON, Boolean, ForeignKey, Index, String, Text, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column
+
+from livecircle.kit.clock import utcnow
+from livecircle.kit.db import Base, UtcDateTime
+
+
+class Notification(Base):
+    """One inbox entry. ``dedupe_key`` makes a notification idempotent per user."""
+
+    __tablename__ = "growth_notification"
+    __table_args__ = (
+        UniqueConstraint("user_id", "dedupe_key", name="uq_growth_notification_user_dedupe"),
+        Index("ix_growth_notification_user_newest", "user_id", "id"),
+        Index("ix_growth_notification_user_unread", "user_id", "read_at"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    tenant_id: Mapped[int] = mapped_column(ForeignKey("identity_tenant.id", ondelete="CASCADE"))
+    user_id: Mapped[int] = mapped_column(ForeignKey("identity_user.id", ondelete="CASCADE"))
+    kind: Mapped[str] = mapped_column(String(32))
+    title: Mapped[str] = mapped_column(String(200))
+    body: Mapped[str] = mapped_column(Text, default="")
+    link: Mapped[str] = mapped_column(String(500), default="")
+    dedupe_key: Mapped[str] = mapped_column(String(200))
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
+    read_at: Mapped[datetime | None] = mapped_column(UtcDateTime, default=None)
+
+
+class NotificationPreference(Base):
+    """An explicit choice; a (kind, channel) without a row is on."""
+
+    __tablename__ = "growth_notification_preference"
+
+    user_id: Mapped[int] = mapped_column(ForeignKey("identity_user.id", ondelete="CASCADE"), primary_key=True)
+    kind: Mapped[str] = mapped_column(String(32), primary_key=True)
+    channel: Mapped[str] = mapped_column(String(16), primary_key=True)
+    enabled: Mapped[bool] = mapped_column(Boolean)
+    updated_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
+
+
+class WebhookEndpoint(Base):
+    """Where a tenant's notifications are POSTed, signed with ``secret`` (an empty ``kinds``
+    list means every kind)."""
+
+    __tablename__ = "growth_webhook_endpoint"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    tenant_id: Mapped[int] = mapped_column(ForeignKey("identity_tenant.id", ondelete="CASCADE"), index=True)
+    url: Mapped[str] = mapped_column(String(2000))
+    # Kept as is: the HMAC needs it. Shown once, when the endpoint is created.
+    secret: Mapped[str] = mapped_column(String(128))
+    kinds: Mapped[list[str]] = mapped_column(JSON, default=list)
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+    description: Mapped[str] = mapped_column(String(200), default="")
+    created_by: Mapped[int | None] = mapped_column(ForeignKey("identity_user.id", ondelete="SET NULL"))
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
+
+
+class ShowSignup(Base):
+    """A viewer asked to be reminded of a scheduled show (预约)."""
+
+    __tablename__ = "growth_show_signup"
+
+    show_id: Mapped[int] = mapped_column(ForeignKey("live_show.id", ondelete="CASCADE"), primary_key=True)
+    user_id: Mapped[int] = mapped_column(
+        ForeignKey("identity_user.id", ondelete="CASCADE"), primary_key=True, index=True
+    )
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
+
+
+class ShowReminderPlan(Base):
+    """The reminder job planned for a show's current start time: a changed time is found by
+    comparing ``starts_at`` with the show's, and ``job_key`` is what to cancel then."""
+
+    __tablename__ = "growth_show_reminder_plan"
+
+    show_id: Mapped[int] = mapped_column(ForeignKey("live_show.id", ondelete="CASCADE"), primary_key=True)
+    starts_at: Mapped[datetime] = mapped_column(UtcDateTime)
+    job_key: Mapped[str] = mapped_column(String(255))
+    planned_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
