@@ -11,3 +11,16 @@ from livecircle.kit.events import DomainEvent
 class UserRegistered(DomainEvent):
     tenant_id: int
     user_id: int
+    # Who brought the user (their code at sign-up), and where from: growth's invite rules use them.
+    invited_by_id: int | None = None
+    ip: str | None = None
+    device: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class UserSignedIn(DomainEvent):
+    """A password sign-in, with the IP and device it came from (when the caller knows them)."""
+
+    user_id: int
+    ip: str | None = None
+    device: str | None = None

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter, status
+import re
+
+from fastapi import APIRouter, Request, status
 
 from livecircle.identity import service
 from livecircle.identity.deps import CurrentPrincipal, CurrentUser
@@ -10,11 +12,21 @@ from livecircle.identity.schemas import InviteOut, MeOut, RegisterIn, TokenIn, T
 from livecircle.kit.deps import AppSettings, DbSession
 
 router = APIRouter(prefix="/api/v1", tags=["identity"])
+# The pages' long-lived device cookie; API clients may send X-Device-Id (growth.invites.deps).
+_DEVICE_ID = re.compile(r"[A-Za-z0-9_-]{8,64}")
+
+
+def _client(request: Request) -> tuple[str | None, str | None]:
+    """The caller's IP (the forwarded one behind a trusted proxy) and device id, for the invite rules."""
+    device = request.headers.get("x-device-id") or request.cookies.get("lc_device") or ""
+    ip = request.client.host if request.client else None
+    return ip, device if _DEVICE_ID.fullmatch(device) else None
 
 
 @router.post("/auth/register", status_code=status.HTTP_201_CREATED)
-async def register(data: RegisterIn, session: DbSession, settings: AppSettings) -> TokenOut:
+async def register(data: RegisterIn, request: Request, session: DbSession, settings: AppSettings) -> TokenOut:
     tenant = await service.get_tenant_by_slug(session, data.tenant or settings.default_tenant)
+    ip, device = _client(request)
     user = await service.do_register(
         session,
         email=data.email,
@@ -22,14 +34,19 @@ async def register(data: RegisterIn, session: DbSession, settings: AppSettings) 
         display_name=data.display_name,
         tenant=tenant,
         invite_code=data.invite_code,
+        ip=ip,
+        device=device,
     )
     token = await service.do_issue_api_token(session, user=user, tenant_id=tenant.id)
     return TokenOut(access_token=token, user=UserOut.model_validate(user))
 
 
 @router.post("/auth/token")
-async def issue_token(data: TokenIn, session: DbSession) -> TokenOut:
-    user = await service.check_sign_in(session, email=data.email, password=data.password)
+async def issue_token(data: TokenIn, request: Request, session: DbSession) -> TokenOut:
+    ip, device = _client(request)
+    user = await service.check_sign_in(
+        session, email=data.email, password=data.password, ip=ip, device=device
+    )
     tenant_id = (await service.get_tenant_by_slug(session, data.tenant)).id if data.tenant else None
     membership = await service.get_membership(session, user_id=user.id, tenant_id=tenant_id)
     token = await service.do_issue_api_token(session, user=user, tenant_id=membership.tenant_id)

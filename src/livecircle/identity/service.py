@@ -15,7 +15,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from livecircle.identity.errors import EmailTaken, InvalidCredentials, NotAMember, TenantNotFound
-from livecircle.identity.events import UserRegistered
+from livecircle.identity.events import UserRegistered, UserSignedIn
 from livecircle.identity.models import ApiToken, Membership, PageSession, Tenant, User
 from livecircle.identity.schemas import Principal, Role
 from livecircle.kit.clock import utcnow
@@ -75,9 +75,12 @@ async def do_register(
     tenant: Tenant,
     role: Role = Role.MEMBER,
     invite_code: str | None = None,
+    ip: str | None = None,
+    device: str | None = None,
 ) -> User:
     """Create an account and its membership in ``tenant``, remembering who invited it (an
-    unknown code is ignored: a typo must not block a sign-up). Raises EmailTaken."""
+    unknown code is ignored: a typo must not block a sign-up). Raises EmailTaken. Emits
+    UserRegistered (with the client's ``ip`` and ``device`` id, for the invite rules)."""
     email = email.strip().lower()
     if await get_user_by_email(session, email) is not None:
         raise EmailTaken()
@@ -95,7 +98,7 @@ async def do_register(
         raise EmailTaken() from exc
     session.add(Membership(user_id=user.id, tenant_id=tenant.id, role=role.value))
     await session.flush()
-    emit(session, UserRegistered(tenant.id, user.id))
+    emit(session, UserRegistered(tenant.id, user.id, inviter, ip, device))
     return user
 
 
@@ -151,8 +154,11 @@ async def do_set_role(session: AsyncSession, *, user: User, tenant: Tenant, role
     await session.flush()
 
 
-async def check_sign_in(session: AsyncSession, *, email: str, password: str) -> User:
-    """Raises InvalidCredentials (same answer for an unknown e-mail and a wrong password)."""
+async def check_sign_in(
+    session: AsyncSession, *, email: str, password: str, ip: str | None = None, device: str | None = None
+) -> User:
+    """Raises InvalidCredentials (same answer for an unknown e-mail and a wrong password).
+    Emits UserSignedIn."""
     user = await get_user_by_email(session, email)
     if user is None:
         await _verify_password(_DUMMY_HASH, password)
@@ -160,6 +166,7 @@ async def check_sign_in(session: AsyncSession, *, email: str, password: str) -> 
     if not await _verify_password(user.password_hash, password):
         raise InvalidCredentials()
     user.last_login_at = utcnow()
+    emit(session, UserSignedIn(user.id, ip, device))
     return user
 
 

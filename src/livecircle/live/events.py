@@ -45,6 +45,16 @@ class StreamKeyChanged(DomainEvent):
 
 
 @dataclass(frozen=True, slots=True)
+class WatchCredited(DomainEvent):
+    """Watch time was added for these viewers of a live show (growth vests invites on it)."""
+
+    tenant_id: int
+    room_id: int
+    show_id: int
+    user_ids: tuple[int, ...]
+
+
+@dataclass(frozen=True, slots=True)
 class HostFollowed(DomainEvent):
     """A viewer started following a host (from ``room_id``)."""
 

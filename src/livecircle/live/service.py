@@ -34,6 +34,7 @@ from livecircle.live.events import (
     ShowEnded,
     ShowStarted,
     StreamKeyChanged,
+    WatchCredited,
 )
 from livecircle.live.models import Follow, Recording, Room, Show, Watch
 from livecircle.live.schemas import RoomCreate, ShowCreate, ShowStatus, Visibility
@@ -327,7 +328,8 @@ async def do_credit_watch(
 ) -> tuple[Show, dict[int, int]] | None:
     """Add ``seconds`` of watching the room's live show to each user, unless the same interval
     was credited already (another tab, another node): one multi-row conditional upsert.
-    Returns the show and the new totals of the users it credited (None when nothing is live)."""
+    Returns the show and the new totals of the users it credited (None when nothing is live).
+    Emits WatchCredited for those users."""
     show = await get_live_show(session, room_id)
     if show is None or not user_ids:
         return None
@@ -347,7 +349,10 @@ async def do_credit_watch(
         )
         .returning(Watch.user_id, Watch.seconds)
     )
-    return show, {int(user_id): int(total) for user_id, total in rows.all()}
+    totals = {int(user_id): int(total) for user_id, total in rows.all()}
+    if totals:
+        emit(session, WatchCredited(show.tenant_id, show.room_id, show.id, tuple(totals)))
+    return show, totals
 
 
 async def do_add_likes(session: AsyncSession, *, show_id: int, count: int) -> int:
@@ -377,6 +382,16 @@ async def watch_seconds(session: AsyncSession, *, show_id: int, user_ids: list[i
         select(Watch.user_id, Watch.seconds).where(Watch.show_id == show_id, Watch.user_id.in_(user_ids))
     )
     return {int(user_id): int(seconds) for user_id, seconds in rows.all()}
+
+
+async def total_watch_seconds(session: AsyncSession, *, user_ids: list[int]) -> dict[int, int]:
+    """Seconds each user watched, all shows together (users who never watched are left out)."""
+    rows = await session.execute(
+        select(Watch.user_id, func.sum(Watch.seconds))
+        .where(Watch.user_id.in_(user_ids))
+        .group_by(Watch.user_id)
+    )
+    return {int(user_id): int(seconds or 0) for user_id, seconds in rows.all()}
 
 
 async def do_follow(session: AsyncSession, *, room: Room, user_id: int) -> None:

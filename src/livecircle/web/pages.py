@@ -28,7 +28,7 @@ from livecircle.live import service as live_service
 from livecircle.live.routes import stream_key_out
 from livecircle.live.schemas import RoomCreate, Scenario, ShowCreate, ShowStatus, Visibility
 from livecircle.live.state import room_state
-from livecircle.web import commerce_pages
+from livecircle.web import commerce_pages, invite_pages
 
 router = APIRouter(include_in_schema=False)
 Text = Annotated[str, Form(max_length=200)]
@@ -226,8 +226,11 @@ async def login(
     password: Text,
     next: Annotated[str, Form(max_length=200)] = "/",
 ) -> Response:
+    client, new_device = invite_pages.page_client(request)
     try:
-        user = await identity_service.check_sign_in(session, email=email, password=password)
+        user = await identity_service.check_sign_in(
+            session, email=email, password=password, ip=client.ip, device=client.device
+        )
         membership = await identity_service.get_membership(session, user_id=user.id)
     except InvalidCredentials as exc:
         return get_pages(request).render(
@@ -239,7 +242,9 @@ async def login(
     token = await identity_service.do_open_session(
         session, user=user, tenant_id=membership.tenant_id, max_age_days=settings.session_max_age_days
     )
-    return _signed_in(settings, token, _safe_next(next))
+    return invite_pages.keep_device(
+        _signed_in(settings, token, _safe_next(next)), client, new_device, settings
+    )
 
 
 @router.get("/register")
@@ -262,6 +267,7 @@ async def register(
     invite_code: Annotated[str, Form(max_length=16)] = "",
 ) -> Response:
     error = _register_problem(email, password, display_name)
+    client, new_device = invite_pages.page_client(request)
     if error is None:
         try:
             tenant = await identity_service.get_tenant_by_slug(session, settings.default_tenant)
@@ -272,6 +278,8 @@ async def register(
                 display_name=display_name,
                 tenant=tenant,
                 invite_code=invite_code,
+                ip=client.ip,
+                device=client.device,
             )
         except EmailTaken as exc:
             error = exc.code
@@ -287,7 +295,7 @@ async def register(
     token = await identity_service.do_open_session(
         session, user=user, tenant_id=tenant.id, max_age_days=settings.session_max_age_days
     )
-    return _signed_in(settings, token, "/")
+    return invite_pages.keep_device(_signed_in(settings, token, "/"), client, new_device, settings)
 
 
 def _register_problem(email: str, password: str, display_name: str) -> str | None:

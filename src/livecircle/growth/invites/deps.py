@@ -1,0 +1,53 @@
+"""Where a request comes from, for the invite rules: the client IP (the forwarded one when a
+trusted proxy sits in front, see uvicorn's ``forwarded_allow_ips``) and a device id: the pages'
+long-lived random ``lc_device`` cookie, or an API client's ``X-Device-Id`` header."""
+
+from __future__ import annotations
+
+import re
+import secrets
+from dataclasses import dataclass
+from typing import Annotated
+
+from fastapi import Depends, Request, Response
+
+DEVICE_COOKIE = "lc_device"
+DEVICE_HEADER = "x-device-id"
+DEVICE_DAYS = 400  # browsers cap cookie lifetimes near this
+_DEVICE_ID = re.compile(r"[A-Za-z0-9_-]{8,64}")
+
+
+@dataclass(frozen=True, slots=True)
+class Client:
+    ip: str | None
+    device: str | None  # a well-formed id the client sent, else None
+
+
+def client_of(request: Request) -> Client:
+    device = request.headers.get(DEVICE_HEADER) or request.cookies.get(DEVICE_COOKIE) or ""
+    ip = request.client.host if request.client else None
+    return Client(ip=ip[:64] if ip else None, device=device if _DEVICE_ID.fullmatch(device) else None)
+
+
+async def get_client(request: Request) -> Client:
+    return client_of(request)
+
+
+def new_device() -> str:
+    return secrets.token_urlsafe(16)
+
+
+def remember_device(response: Response, device: str, *, secure: bool) -> None:
+    """Set the device cookie (on a page that had to make one up)."""
+    response.set_cookie(
+        DEVICE_COOKIE,
+        device,
+        max_age=DEVICE_DAYS * 86400,
+        httponly=True,
+        samesite="lax",
+        secure=secure,
+        path="/",
+    )
+
+
+ClientMarks = Annotated[Client, Depends(get_client)]
