@@ -3,10 +3,13 @@ sandbox provider's signed callbacks, and coupons."""
 
 from __future__ import annotations
 
-from typing import Annotated
+from collections import Counter
+from typing import Annotated, Literal
 
 from fastapi import APIRouter, Path, Query, Request, status
 from fastapi.responses import JSONResponse
+from pydantic import Field
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from livecircle.commerce import coupons, lifecycle, orders, payments
 from livecircle.commerce.deps import Gate, ObjectId, ShopOperator, ShopStaff, tenant_of
@@ -23,6 +26,7 @@ from livecircle.commerce.schemas import (
     OrderOut,
     PaymentOut,
 )
+from livecircle.config import EconomySettings
 from livecircle.economy import tiers
 from livecircle.economy.deps import IdempotencyKey, Sandbox
 from livecircle.economy.schemas import SandboxPayIn
@@ -32,6 +36,20 @@ from livecircle.kit.deps import AppSettings, DbSession
 from livecircle.kit.errors import NotFound
 
 router = APIRouter(prefix="/api/v1", tags=["orders"])
+OrderStatus = Literal["created", "paid", "fulfilled", "cancelled", "refunded"]
+
+
+class ShopOrderOut(OrderOut):
+    """An order as the shop's operators see it: with its buyer."""
+
+    user_id: int
+
+
+class ClaimableOut(CouponTemplateOut):
+    """A member-only coupon on offer, as the caller sees it."""
+
+    held: int = Field(description="How many of these the caller holds (at most per_user)")
+    eligible: bool = Field(description="The caller's tier gives exclusive discounts: they may claim it")
 
 
 @router.post("/orders", status_code=status.HTTP_201_CREATED, response_model=None)
@@ -96,6 +114,18 @@ async def refund_order(order_id: ObjectId, session: DbSession, tenant_id: ShopOp
     if order.tenant_id != tenant_id:
         raise NotFound("No such order")
     return OrderOut.model_validate(await lifecycle.do_refund(session, order=order))
+
+
+@router.get("/shop/orders")
+async def shop_orders(
+    session: DbSession,
+    tenant_id: ShopOperator,
+    order_status: Annotated[OrderStatus | None, Query(alias="status")] = None,
+    limit: Annotated[int, Query(ge=1, le=200)] = 50,
+) -> list[ShopOrderOut]:
+    """The shop's orders, newest first (operators: to fulfil and refund), optionally in one status."""
+    rows = await orders.list_shop_orders(session, tenant_id=tenant_id, status=order_status, limit=limit)
+    return [ShopOrderOut.model_validate(o) for o in rows]
 
 
 @router.post("/orders/{order_id}/payments", status_code=status.HTTP_201_CREATED)
@@ -220,6 +250,34 @@ async def my_coupons(session: DbSession, principal: CurrentUser) -> list[CouponO
     assert principal.user_id is not None
     rows = await coupons.list_user_coupons(session, tenant_id=tenant_of(principal), user_id=principal.user_id)
     return [coupon_out(c, t) for c, t in rows]
+
+
+@router.get("/coupon-templates/claimable")
+async def claimable_coupons(
+    session: DbSession, principal: CurrentUser, settings: AppSettings
+) -> list[ClaimableOut]:
+    """The member-only coupons on offer now (enabled, not past ``valid_until``; ``issued`` may
+    have reached ``total``), whether the caller may claim them and how many they hold."""
+    assert principal.user_id is not None
+    user_id = principal.user_id
+    return await _claimable(session, settings.economy, tenant_id=tenant_of(principal), user_id=user_id)
+
+
+async def _claimable(
+    session: AsyncSession, rules: EconomySettings, *, tenant_id: int, user_id: int
+) -> list[ClaimableOut]:
+    now = utcnow()
+    offered = await coupons.list_templates(session, tenant_id, channel="member", enabled_only=True)
+    mine = await coupons.list_user_coupons(session, tenant_id=tenant_id, user_id=user_id)
+    held = Counter(template.id for _, template in mine)
+    eligible = await tiers.has_privilege(
+        session, rules, tenant_id=tenant_id, user_id=user_id, privilege="exclusive_discount"
+    )
+    return [
+        ClaimableOut(**CouponTemplateOut.model_validate(t).model_dump(), held=held[t.id], eligible=eligible)
+        for t in offered
+        if t.valid_until is None or t.valid_until > now
+    ]
 
 
 def coupon_out(coupon: Coupon, template: CouponTemplate) -> CouponOut:

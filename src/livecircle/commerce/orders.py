@@ -312,3 +312,14 @@ def order_body(order: Order) -> dict[str, Any]:
         "created_at": order.created_at.isoformat(),
         "expires_at": order.expires_at.isoformat(),
     }
+
+
+async def list_shop_orders(
+    session: AsyncSession, *, tenant_id: int, status: str | None = None, limit: int = 50
+) -> list[Order]:
+    """The shop's orders, newest first; with ``status``, only those in it (what operators
+    fulfil and refund)."""
+    query = select(Order).where(Order.tenant_id == tenant_id).order_by(Order.id.desc()).limit(limit)
+    if status is not None:
+        query = query.where(Order.status == status)
+    return list((await session.scalars(query)).all())

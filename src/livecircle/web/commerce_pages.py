@@ -1,20 +1,22 @@
-"""Live-commerce pages: my orders, and the operator's products and coupons (server-rendered
-forms, like the gift catalogue). The rules are the JSON API's: the forms validate with its
+"""Live-commerce pages: my orders, and the operator's products, coupons and orders
+(server-rendered forms, like the gift catalogue). The rules are the JSON API's: the forms validate with its
 schemas and call the same commerce functions. The room page and the host console get their
 shop context here too; their live controls call the JSON API from the browser."""
 
 from __future__ import annotations
 
+from datetime import datetime, timedelta, timezone
 from decimal import Decimal, InvalidOperation
-from typing import Annotated, Any, TypeVar
+from typing import Annotated, Any, Literal, TypeVar
 
-from fastapi import APIRouter, Form, Request
+from fastapi import APIRouter, Form, Path, Query, Request
 from fastapi.responses import RedirectResponse, Response
 from pydantic import BaseModel, ValidationError
 from sqlalchemy.ext.asyncio import AsyncSession
 from starlette.datastructures import FormData
 
-from livecircle.commerce import catalog, coupons, lifecycle
+from livecircle.commerce import catalog, coupons, lifecycle, orders
+from livecircle.commerce.errors import OrderNotFound
 from livecircle.commerce.schemas import (
     CouponTemplateIn,
     ProductIn,
@@ -35,6 +37,7 @@ from livecircle.live.schemas import ShowStatus
 router = APIRouter(include_in_schema=False)
 SHOP = "products, coupons and orders"  # what operators manage (the API's wording)
 CHANNELS = ("new_user", "follow", "drop", "member", "points", "manual")
+ORDER_STATUSES = ("created", "paid", "fulfilled", "cancelled", "refunded")
 LongText = Annotated[str, Form(max_length=4000)]
 Short = Annotated[str, Form(max_length=200)]
 M = TypeVar("M", bound=BaseModel)
@@ -109,6 +112,7 @@ def _template_view(template: Any) -> dict[str, Any]:
         "issued": template.issued,
         "per_user": template.per_user,
         "valid_days": template.valid_days,
+        "valid_until": template.valid_until,
         "enabled": template.enabled,
     }
 
@@ -357,7 +361,88 @@ def _coupon_fields(form: dict[str, str]) -> dict[str, Any]:
     for name in ("product_id", "total", "valid_days"):
         if form.get(name, "").strip():
             fields[name] = form[name]
+    if form.get("valid_until", "").strip():
+        fields["valid_until"] = _moment(form["valid_until"], form.get("tz_offset", ""))
     return fields
+
+
+def _moment(local: str, tz_offset: str) -> datetime | str:
+    """A ``datetime-local`` value ("2026-12-12T20:00") at the browser's offset (minutes west of
+    UTC, as JavaScript's getTimezoneOffset gives it; none: UTC). Anything else is returned as it
+    came, for the schema to refuse."""
+    try:
+        moment = datetime.fromisoformat(local.strip())
+        minutes = int(tz_offset.strip() or 0)
+    except ValueError:
+        return local
+    if moment.tzinfo is not None:
+        return moment
+    if not -18 * 60 <= minutes <= 18 * 60:
+        return local
+    return moment.replace(tzinfo=timezone(-timedelta(minutes=minutes)))
+
+
+# ---- operators: orders ----
+
+
+@router.get("/console/orders")
+async def console_orders(
+    request: Request,
+    session: DbSession,
+    principal: CurrentPrincipal,
+    status: Annotated[str, Query(max_length=16)] = "",
+) -> Response:
+    """The shop's orders, newest first (one status, or all), with fulfil and refund buttons."""
+    if not principal.is_authenticated:
+        return RedirectResponse("/login?next=/console/orders", status_code=303)
+    done = {"order": request.query_params.get("done"), "action": request.query_params.get("action")}
+    return await _orders_page(request, session, principal, status=status, done=done)
+
+
+@router.post("/console/orders/{order_id}/{action}", dependencies=[CsrfChecked])
+async def console_order_action(
+    request: Request,
+    order_id: Annotated[int, Path(ge=1, le=2**31 - 1)],
+    action: Literal["fulfil", "refund"],
+    session: DbSession,
+    principal: CurrentPrincipal,
+    status: Short = "",
+) -> Response:
+    """Ship a paid order, or refund a paid or shipped one (stock and coupon go back): the API's
+    transitions, POST /api/v1/orders/{id}/fulfil and /refund."""
+    tenant_id = operator_tenant(principal, SHOP)
+    try:
+        async with session.begin_nested():
+            order = await lifecycle.get_order(session, order_id)
+            if order.tenant_id != tenant_id:
+                raise OrderNotFound()
+            move = lifecycle.do_fulfil if action == "fulfil" else lifecycle.do_refund
+            await move(session, order=order)
+    except AppError as exc:  # not in a state that allows it (any more), or not this shop's
+        context = {"error": exc.code, "error_order": order_id}
+        code = exc.status_code
+        return await _orders_page(request, session, principal, code, status=status, **context)
+    query = f"done={order_id}&action={action}" + (f"&status={status}" if status in ORDER_STATUSES else "")
+    return RedirectResponse(f"/console/orders?{query}#order-{order_id}", status_code=303)
+
+
+async def _orders_page(
+    request: Request,
+    session: AsyncSession,
+    principal: Principal,
+    status_code: int = 200,
+    *,
+    status: str,
+    **context: Any,
+) -> Response:
+    tenant_id = operator_tenant(principal, SHOP)
+    wanted = status if status in ORDER_STATUSES else None
+    rows = await orders.list_shop_orders(session, tenant_id=tenant_id, status=wanted, limit=200)
+    products = await _catalogue(session, tenant_id, enabled_only=False)
+    names = {p["id"]: {"name": p["name"], "skus": {s["id"]: s["name"] for s in p["skus"]}} for p in products}
+    context = {"done": None, "error": None, "error_order": None} | context
+    page = {"orders": rows, "names": names, "status": wanted, "statuses": ORDER_STATUSES}
+    return _render(request, "console_orders.html", principal, status_code, **context, **page)
 
 
 # ---- helpers ----

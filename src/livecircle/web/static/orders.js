@@ -2,7 +2,9 @@
  * paid (POST /orders/{id}/payments; with the sandbox provider this page plays its checkout by
  * POSTing the outcome to the pay URL; the order turns "paid" when the provider's signed callback
  * has come, so the page polls it) or cancelled.
- * Below, my coupons. Product names come with the page (config.names). */
+ * Below, my coupons, and the member-only coupons on offer with a claim button (GET
+ * /coupon-templates/claimable; claiming is POST /coupon-templates/{id}/claim). Product names
+ * come with the page (config.names). */
 
 import { el, format, getJson, postJson, yuan } from "./kit.js";
 
@@ -13,7 +15,7 @@ const config = JSON.parse(document.getElementById("orders-config").textContent);
 const text = config.messages;
 const t = (key, values) => format(text[key] || key, values);
 const $ = (id) => document.getElementById(id);
-const page = { orders: [], coupons: [], paying: null };
+const page = { orders: [], coupons: [], claimable: [], paying: null };
 window.lcOrders = page;  // for tests and debugging
 
 const lang = () => document.documentElement.lang || undefined;
@@ -137,6 +139,75 @@ async function loadCoupons() {
   $("coupons").setAttribute("aria-busy", "false");
 }
 
+/* ---------- member-only coupons to claim ---------- */
+
+const CLAIM_ERRORS = {
+  coupons_gone: "claim_gone",
+  coupon_limit_reached: "claim_limit",
+  coupon_not_claimable: "claim_not_claimable",
+  coupon_not_applicable: "claim_closed",
+  coupon_not_found: "claim_closed"
+};
+
+function claimLabel(template) {
+  if (template.held >= template.per_user) { return text.claimed; }
+  if (template.total !== null && template.issued >= template.total) { return text.all_claimed; }
+  return template.eligible ? text.claim : text.members_only;
+}
+
+function renderClaimable(rows) {
+  const list = $("claimable-list");
+  list.textContent = "";
+  rows.forEach((template) => {
+    const item = el("li", "claimable-coupon");
+    item.dataset.templateId = String(template.id);
+    const rule = template.min_spend_cents ? t("coupon_min_spend", { amount: yuan(template.min_spend_cents) }) : text.coupon_no_min;
+    const about = el("span", "claimable-body");
+    about.append(el("strong", "", template.name), " · ", el("span", "claimable-value", couponValue(template)), " ",
+      el("span", "muted small", rule + (template.product_id ? " · " + text.one_product : "")));
+    const button = el("button", "btn small claimable-claim", claimLabel(template));
+    button.type = "button";
+    button.disabled = claimLabel(template) !== text.claim;
+    item.append(about, button);
+    list.appendChild(item);
+  });
+  $("claimable").classList.toggle("hidden", rows.length === 0);
+}
+
+async function loadClaimable() {
+  const rows = await getJson("/api/v1/coupon-templates/claimable").catch(() => null);
+  if (rows) {
+    page.claimable = rows;
+    renderClaimable(rows);
+  }
+}
+
+function claimMessage(message, kind) {
+  const node = $("claimable-message");
+  node.textContent = message;
+  node.className = kind || "muted";
+  node.classList.toggle("hidden", !message);
+}
+
+async function claim(templateId, button) {
+  button.disabled = true;
+  const answer = await postJson("/api/v1/coupon-templates/" + templateId + "/claim", {})
+    .catch(() => ({ ok: false, body: { code: "network" } }));
+  const code = answer.body.code;
+  if (answer.ok) {
+    claimMessage(text.claim_ok, "alert ok");
+  } else {
+    claimMessage(CLAIM_ERRORS[code] ? text[CLAIM_ERRORS[code]] : answer.body.detail || text.error, "alert");
+  }
+  await Promise.all([loadCoupons(), loadClaimable()]);
+}
+
+$("claimable-list").addEventListener("click", (event) => {
+  const button = event.target.closest(".claimable-claim");
+  const item = button && button.closest(".claimable-coupon");
+  if (item && !button.disabled) { claim(Number(item.dataset.templateId), button); }
+});
+
 /* ---------- paying and cancelling ---------- */
 
 function openSandbox(order) {
@@ -222,3 +293,4 @@ $("order-pay-fail").addEventListener("click", () => pay("failure"));
 $("order-pay-close").addEventListener("click", closeSandbox);
 loadOrders();
 loadCoupons();
+loadClaimable();

@@ -6,7 +6,11 @@
  *
  * Every countdown runs on the server's clock (kit.serverClock, synced from each server_now), so
  * every viewer's card opens at the same instant. Funnel steps: "impression" when a card is
- * shown, "click" when its checkout opens, "add" when a SKU or quantity is chosen. */
+ * shown, "click" when its checkout opens, "add" when a SKU or quantity is chosen.
+ *
+ * The shelf (小黄车) lists every product the show sells at its price there, pinned or not; its
+ * buy button opens the same checkout (a pinned product's goes through its card, countdown and
+ * funnel included). Signed-in viewers also see the member-only coupons there and claim them. */
 
 import { duration, el, format, getJson, newKey, postJson, serverClock, yuan } from "./kit.js";
 
@@ -55,6 +59,8 @@ export function mountShop(ctx) {
     phase: "choose"          // choose | placing | placed | paying | paid
   };
   shop.sheet = sheet;
+  const shelf = { el: $("shelf"), button: $("shelf-button"), list: $("shelf-list"), products: [], claimable: [] };
+  shop.shelf = shelf;        // the shelf (小黄车): every product of the show, member coupons
   const skusEl = $("checkout-skus");
   const qtyInput = $("checkout-qty");
   const couponSelect = $("checkout-coupon");
@@ -79,6 +85,7 @@ export function mountShop(ctx) {
     shop.sales.clear();
     cardsEl.textContent = "";
     salesEl.textContent = "";
+    shelfProducts([]);
   }
 
   async function reload(force) {
@@ -90,7 +97,7 @@ export function mountShop(ctx) {
       getJson(base + "/pins").catch(() => null),
       getJson(base + "/flash-sales").catch(() => null)
     ]);
-    if (products) { learnProducts(products); }
+    if (products) { learnProducts(products); shelfProducts(products); }
     if (pins) {
       const current = new Set(pins.map((card) => card.pin_id));
       [...shop.cards.keys()].forEach((id) => { if (!current.has(id)) { removeCard(id); } });
@@ -366,6 +373,7 @@ export function mountShop(ctx) {
       if (sale) { tickSale(node, sale); }
     });
     if (sheet.order && sheet.phase === "placed") { showDeadline(); }
+    if (!shelf.el.classList.contains("hidden")) { tickShelf(); }
   }, TICK_MS);
 
   /* ---------- coupon drops ---------- */
@@ -629,7 +637,10 @@ export function mountShop(ctx) {
   });
   $("checkout-close").addEventListener("click", closeSheet);
   sheet.el.addEventListener("click", (event) => { if (event.target === sheet.el) { closeSheet(); } });
-  document.addEventListener("keydown", (event) => { if (event.key === "Escape" && sheet.mode) { closeSheet(); } });
+  document.addEventListener("keydown", (event) => {
+    if (event.key !== "Escape") { return; }
+    if (sheet.mode) { closeSheet(); } else { closeShelf(); }
+  });
 
   /* ---------- placing the order ---------- */
 
@@ -788,6 +799,177 @@ export function mountShop(ctx) {
   submitButton.addEventListener("click", submit);
   $("checkout-pay-success").addEventListener("click", () => pay("success"));
   $("checkout-pay-fail").addEventListener("click", () => pay("failure"));
+
+  /* ---------- the shelf (小黄车) ---------- */
+
+  function shelfProducts(products) {
+    shelf.products = products;
+    shelf.button.classList.toggle("hidden", !shop.showId);
+    $("shelf-count").textContent = products.length ? String(products.length) : "";
+    if (!shelf.el.classList.contains("hidden")) { renderShelf(); }
+  }
+
+  function openShelf() {
+    shelf.el.classList.remove("hidden");
+    shelf.button.setAttribute("aria-expanded", "true");
+    renderShelf();
+    reload(true);  // what the host attached since, at today's prices and stock
+    if (ctx.signedIn) { loadClaimable(); }
+  }
+
+  function closeShelf() {
+    shelf.el.classList.add("hidden");
+    shelf.button.setAttribute("aria-expanded", "false");
+  }
+
+  function pinnedCard(productId) {
+    return [...shop.cards.values()].find((card) => card.product_id === productId) || null;
+  }
+
+  function renderShelf() {
+    shelf.list.textContent = "";
+    shelf.products.forEach((product) => shelf.list.appendChild(shelfItem(product)));
+    $("shelf-empty").classList.toggle("hidden", shelf.products.length > 0);
+    tickShelf();
+  }
+
+  function shelfItem(product) {
+    const node = el("li", "shelf-item");
+    node.dataset.productId = String(product.product_id);
+    const image = el("div", "shop-card-image");
+    if (product.image_url) {
+      const img = el("img");
+      img.src = product.image_url;
+      img.alt = "";
+      image.appendChild(img);
+    } else {
+      image.textContent = "🛍";
+    }
+    const body = el("div", "shop-card-body");
+    const name = el("h3", "shop-card-name", product.name);
+    name.appendChild(el("span", "live-badge shelf-on-screen hidden", text.shelf_on_screen));
+    body.appendChild(name);
+    const best = product.offers.reduce((low, offer) => (!low || offer.price_cents < low.price_cents ? offer : low), null);
+    if (best) { body.appendChild(priceLine(best)); }
+    const stock = product.offers.reduce((sum, offer) => sum + offer.stock, 0);
+    body.appendChild(el("span", "muted small shelf-stock", t("shelf_stock", { stock: stock })));
+    const actions = el("div", "shop-card-actions");
+    const buy = el("button", "btn small shelf-buy", text.buy);
+    buy.type = "button";
+    actions.appendChild(buy);
+    if (product.external_url) {
+      const link = el("a", "small shop-external", text.external);
+      link.href = product.external_url;
+      link.target = "_blank";
+      link.rel = "noopener noreferrer";
+      actions.appendChild(link);
+    }
+    body.appendChild(actions);
+    node.append(image, body);
+    return node;
+  }
+
+  /** A pinned product sells through its card: closed until the card's countdown ends. */
+  function tickShelf() {
+    shelf.list.querySelectorAll(".shelf-item").forEach((node) => {
+      const product = shelf.products.find((p) => String(p.product_id) === node.dataset.productId);
+      if (!product) { return; }
+      const card = pinnedCard(product.product_id);
+      const buy = node.querySelector(".shelf-buy");
+      node.querySelector(".shelf-on-screen").classList.toggle("hidden", !card);
+      const inStock = product.offers.some((offer) => offer.stock > 0);
+      const wait = card ? (Date.parse(card.opens_at) - clock.now()) / 1000 : 0;
+      buy.disabled = !inStock || wait > 0;
+      buy.textContent = !inStock ? text.sold_out : wait > 0 ? t("opens_in", { seconds: Math.ceil(wait) }) : text.buy;
+    });
+  }
+
+  function buyFromShelf(product) {
+    const card = pinnedCard(product.product_id);
+    closeShelf();
+    if (card) { openCard(card); return; }
+    reset("shelf");
+    const skus = product.offers.map((offer) => ({
+      sku_id: offer.sku_id, name: offer.name, price_cents: offer.price_cents,
+      list_price_cents: offer.list_price_cents, live_price: offer.live_price, in_stock: offer.stock > 0
+    }));
+    sheet.card = { product_id: product.product_id, name: product.name, skus: skus };
+    const available = skus.filter((sku) => sku.in_stock);
+    sheet.skuId = available.length === 1 ? available[0].sku_id : null;
+    openSheet(product.name);
+  }
+
+  shelf.list.addEventListener("click", (event) => {
+    const buy = event.target.closest(".shelf-buy");
+    const node = buy && buy.closest(".shelf-item");
+    const product = node && shelf.products.find((p) => String(p.product_id) === node.dataset.productId);
+    if (product && !buy.disabled) { buyFromShelf(product); }
+  });
+  shelf.button.addEventListener("click", () => {
+    if (shelf.el.classList.contains("hidden")) { openShelf(); } else { closeShelf(); }
+  });
+  $("shelf-close").addEventListener("click", closeShelf);
+  shelf.el.addEventListener("click", (event) => { if (event.target === shelf.el) { closeShelf(); } });
+  shelfProducts([]);
+
+  /* ---------- member-only coupons, on the shelf ---------- */
+
+  async function loadClaimable() {
+    const rows = await getJson("/api/v1/coupon-templates/claimable").catch(() => null);
+    shelf.claimable = rows || [];
+    renderClaimable();
+  }
+
+  function claimLabel(template) {
+    if (template.held >= template.per_user) { return text.shelf_claimed; }
+    if (template.total !== null && template.issued >= template.total) { return text.shelf_all_claimed; }
+    return template.eligible ? text.shelf_claim : text.shelf_members_only;
+  }
+
+  function renderClaimable() {
+    const list = $("shelf-coupon-list");
+    list.textContent = "";
+    shelf.claimable.forEach((template) => {
+      const item = el("li", "shelf-coupon");
+      item.dataset.templateId = String(template.id);
+      const about = el("span", "shelf-coupon-body");
+      about.append(el("strong", "shelf-coupon-name", template.name), " · ",
+        el("span", "shelf-coupon-value", couponValue(template)), " ",
+        el("span", "muted small", couponRule(template) + (template.product_id ? " · " + text.shelf_one_product : "")));
+      const button = el("button", "btn small shelf-claim", claimLabel(template));
+      button.type = "button";
+      button.disabled = claimLabel(template) !== text.shelf_claim;
+      item.append(about, button);
+      list.appendChild(item);
+    });
+    $("shelf-coupons").classList.toggle("hidden", shelf.claimable.length === 0);
+  }
+
+  function shelfMessage(message, kind) {
+    const node = $("shelf-coupon-message");
+    node.textContent = message;
+    node.className = "checkout-message " + (kind || "");
+    node.classList.toggle("hidden", !message);
+  }
+
+  async function claimMember(templateId, button) {
+    button.disabled = true;
+    const answer = await postJson("/api/v1/coupon-templates/" + templateId + "/claim", { show_id: shop.showId })
+      .catch(() => ({ ok: false, body: { code: "network" } }));
+    if (answer.ok) {
+      shelfMessage(text.claimed, "ok");
+    } else {
+      const code = answer.body.code;
+      shelfMessage(CLAIM_ERRORS[code] ? text[CLAIM_ERRORS[code]] : answer.body.detail || text.error, "error");
+    }
+    await Promise.all([loadCoupons(), loadClaimable()]);
+  }
+
+  $("shelf-coupon-list").addEventListener("click", (event) => {
+    const button = event.target.closest(".shelf-claim");
+    const item = button && button.closest(".shelf-coupon");
+    if (item && !button.disabled) { claimMember(Number(item.dataset.templateId), button); }
+  });
 
   return {
     setState: setState,
