@@ -81,6 +81,7 @@ from livecircle.web.economy_pages import router as economy_pages_router
 from livecircle.web.invite_pages import router as invite_pages_router
 from livecircle.web.lottery_pages import router as lottery_pages_router
 from livecircle.web.notify_pages import router as notify_pages_router
+from livecircle.web.order_pages import router as order_pages_router
 from livecircle.web.pages import router as pages_router
 from livecircle.web.sockets import make_admit
 
@@ -131,6 +132,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         hooks_router,
         pages_router,
         commerce_pages_router,
+        order_pages_router,
         economy_pages_router,
         lottery_pages_router,
         community_pages_router,

@@ -16,12 +16,15 @@ from livecircle.commerce import catalog
 from livecircle.commerce.errors import (
     CouponLimitReached,
     CouponNotApplicable,
+    CouponNotClaimable,
     CouponNotFound,
     CouponsGone,
     MemberNotFound,
 )
 from livecircle.commerce.events import CouponDropped
 from livecircle.commerce.models import Coupon, CouponTemplate
+from livecircle.config import EconomySettings
+from livecircle.economy import tiers
 from livecircle.identity.models import Membership
 from livecircle.kit.clock import utcnow
 from livecircle.kit.db import one_sqlite_writer
@@ -195,3 +198,48 @@ async def give_back(session: AsyncSession, *, coupon_id: int, order_id: int) -> 
         .where(Coupon.id == coupon_id, Coupon.order_id == order_id, Coupon.state == "used")
         .values(state="available", order_id=None, used_at=None)
     )
+
+
+async def may_claim_member_coupons(
+    session: AsyncSession, rules: EconomySettings, *, tenant_id: int, user_id: int
+) -> bool:
+    """Member-only coupons are for tiers with the ``exclusive_discount`` privilege."""
+    return await tiers.has_privilege(
+        session, rules, tenant_id=tenant_id, user_id=user_id, privilege="exclusive_discount"
+    )
+
+
+async def check_claim(
+    session: AsyncSession,
+    rules: EconomySettings,
+    template: CouponTemplate,
+    *,
+    user_id: int,
+    show_id: int | None = None,
+) -> Coupon:
+    """Claim a dropped coupon (first come, first served) or a member-only one.
+
+    Raises CouponNotClaimable (another channel, or a tier without exclusive discounts) and
+    what ``do_issue`` raises."""
+    if template.channel == "member":
+        if not await may_claim_member_coupons(session, rules, tenant_id=template.tenant_id, user_id=user_id):
+            raise CouponNotClaimable("This coupon is for members whose tier gives exclusive discounts")
+    elif template.channel != "drop":
+        raise CouponNotClaimable()
+    return await do_issue(session, template, user_id=user_id, source=template.channel, show_id=show_id)
+
+
+async def list_claimable(
+    session: AsyncSession, rules: EconomySettings, *, tenant_id: int, user_id: int
+) -> tuple[list[tuple[CouponTemplate, int]], bool]:
+    """The member-only coupons on offer now (enabled, not past ``valid_until``; ``issued`` may
+    have reached ``total``) with how many of each the user holds, and whether they may claim."""
+    now = utcnow()
+    offered = await list_templates(session, tenant_id, channel="member", enabled_only=True)
+    mine = await list_user_coupons(session, tenant_id=tenant_id, user_id=user_id)
+    held: dict[int, int] = {}
+    for _, template in mine:
+        held[template.id] = held.get(template.id, 0) + 1
+    eligible = await may_claim_member_coupons(session, rules, tenant_id=tenant_id, user_id=user_id)
+    on_offer = [(t, held.get(t.id, 0)) for t in offered if t.valid_until is None or t.valid_until > now]
+    return on_offer, eligible

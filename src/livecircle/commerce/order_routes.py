@@ -3,19 +3,16 @@ sandbox provider's signed callbacks, and coupons."""
 
 from __future__ import annotations
 
-from collections import Counter
 from typing import Annotated, Literal
 
 from fastapi import APIRouter, Path, Query, Request, status
 from fastapi.responses import JSONResponse
-from pydantic import Field
-from sqlalchemy.ext.asyncio import AsyncSession
 
 from livecircle.commerce import coupons, lifecycle, orders, payments
 from livecircle.commerce.deps import Gate, ObjectId, ShopOperator, ShopStaff, tenant_of
-from livecircle.commerce.errors import CouponNotClaimable
 from livecircle.commerce.models import Coupon, CouponTemplate
 from livecircle.commerce.schemas import (
+    ClaimableOut,
     ClaimIn,
     CouponOut,
     CouponTemplateIn,
@@ -25,9 +22,8 @@ from livecircle.commerce.schemas import (
     OrderIn,
     OrderOut,
     PaymentOut,
+    ShopOrderOut,
 )
-from livecircle.config import EconomySettings
-from livecircle.economy import tiers
 from livecircle.economy.deps import IdempotencyKey, Sandbox
 from livecircle.economy.schemas import SandboxPayIn
 from livecircle.identity.deps import CurrentUser
@@ -37,19 +33,6 @@ from livecircle.kit.errors import NotFound
 
 router = APIRouter(prefix="/api/v1", tags=["orders"])
 OrderStatus = Literal["created", "paid", "fulfilled", "cancelled", "refunded"]
-
-
-class ShopOrderOut(OrderOut):
-    """An order as the shop's operators see it: with its buyer."""
-
-    user_id: int
-
-
-class ClaimableOut(CouponTemplateOut):
-    """A member-only coupon on offer, as the caller sees it."""
-
-    held: int = Field(description="How many of these the caller holds (at most per_user)")
-    eligible: bool = Field(description="The caller's tier gives exclusive discounts: they may claim it")
 
 
 @router.post("/orders", status_code=status.HTTP_201_CREATED, response_model=None)
@@ -226,21 +209,10 @@ async def claim_coupon(
 ) -> CouponOut:
     """Claim a dropped coupon (first come, first served) or a member-only one."""
     assert principal.user_id is not None
-    tenant_id = tenant_of(principal)
-    template = await coupons.get_template(session, tenant_id, template_id)
-    if template.channel == "member":
-        if not await tiers.has_privilege(
-            session,
-            settings.economy,
-            tenant_id=tenant_id,
-            user_id=principal.user_id,
-            privilege="exclusive_discount",
-        ):
-            raise CouponNotClaimable("This coupon is for members whose tier gives exclusive discounts")
-    elif template.channel != "drop":
-        raise CouponNotClaimable()
-    coupon = await coupons.do_issue(
-        session, template, user_id=principal.user_id, source=template.channel, show_id=data.show_id
+    template = await coupons.get_template(session, tenant_of(principal), template_id)
+    rules = settings.economy
+    coupon = await coupons.check_claim(
+        session, rules, template, user_id=principal.user_id, show_id=data.show_id
     )
     return coupon_out(coupon, template)
 
@@ -259,24 +231,13 @@ async def claimable_coupons(
     """The member-only coupons on offer now (enabled, not past ``valid_until``; ``issued`` may
     have reached ``total``), whether the caller may claim them and how many they hold."""
     assert principal.user_id is not None
-    user_id = principal.user_id
-    return await _claimable(session, settings.economy, tenant_id=tenant_of(principal), user_id=user_id)
-
-
-async def _claimable(
-    session: AsyncSession, rules: EconomySettings, *, tenant_id: int, user_id: int
-) -> list[ClaimableOut]:
-    now = utcnow()
-    offered = await coupons.list_templates(session, tenant_id, channel="member", enabled_only=True)
-    mine = await coupons.list_user_coupons(session, tenant_id=tenant_id, user_id=user_id)
-    held = Counter(template.id for _, template in mine)
-    eligible = await tiers.has_privilege(
-        session, rules, tenant_id=tenant_id, user_id=user_id, privilege="exclusive_discount"
+    tenant_id = tenant_of(principal)
+    on_offer, eligible = await coupons.list_claimable(
+        session, settings.economy, tenant_id=tenant_id, user_id=principal.user_id
     )
     return [
-        ClaimableOut(**CouponTemplateOut.model_validate(t).model_dump(), held=held[t.id], eligible=eligible)
-        for t in offered
-        if t.valid_until is None or t.valid_until > now
+        ClaimableOut(**CouponTemplateOut.model_validate(t).model_dump(), held=held, eligible=eligible)
+        for t, held in on_offer
     ]
 
 

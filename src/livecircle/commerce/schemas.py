@@ -243,3 +243,16 @@ class FunnelIn(Schema):
         pattern=r"^[A-Za-z0-9_-]+$",
         description="Anonymous viewer id",
     )
+
+
+class ShopOrderOut(OrderOut):
+    """An order as the shop's operators see it: with its buyer."""
+
+    user_id: int
+
+
+class ClaimableOut(CouponTemplateOut):
+    """A member-only coupon on offer, as the caller sees it."""
+
+    held: int = Field(description="How many of these the caller holds (at most per_user)")
+    eligible: bool = Field(description="The caller's tier gives exclusive discounts: they may claim it")

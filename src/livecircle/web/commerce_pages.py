@@ -7,16 +7,15 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta, timezone
 from decimal import Decimal, InvalidOperation
-from typing import Annotated, Any, Literal, TypeVar
+from typing import Annotated, Any, TypeVar
 
-from fastapi import APIRouter, Form, Path, Query, Request
+from fastapi import APIRouter, Form, Request
 from fastapi.responses import RedirectResponse, Response
 from pydantic import BaseModel, ValidationError
 from sqlalchemy.ext.asyncio import AsyncSession
 from starlette.datastructures import FormData
 
-from livecircle.commerce import catalog, coupons, lifecycle, orders
-from livecircle.commerce.errors import OrderNotFound
+from livecircle.commerce import catalog, coupons
 from livecircle.commerce.schemas import (
     CouponTemplateIn,
     ProductIn,
@@ -37,7 +36,6 @@ from livecircle.live.schemas import ShowStatus
 router = APIRouter(include_in_schema=False)
 SHOP = "products, coupons and orders"  # what operators manage (the API's wording)
 CHANNELS = ("new_user", "follow", "drop", "member", "points", "manual")
-ORDER_STATUSES = ("created", "paid", "fulfilled", "cancelled", "refunded")
 LongText = Annotated[str, Form(max_length=4000)]
 Short = Annotated[str, Form(max_length=200)]
 M = TypeVar("M", bound=BaseModel)
@@ -115,23 +113,6 @@ def _template_view(template: Any) -> dict[str, Any]:
         "valid_until": template.valid_until,
         "enabled": template.enabled,
     }
-
-
-# ---- my orders ----
-
-
-@router.get("/orders")
-async def orders_page(request: Request, session: DbSession, principal: CurrentPrincipal) -> Response:
-    if not principal.is_authenticated or principal.tenant_id is None:
-        return RedirectResponse("/login?next=/orders", status_code=303)
-    mine = await lifecycle.list_orders(session, tenant_id=principal.tenant_id, user_id=principal.user_id)
-    bought = {o.product_id for o in mine}
-    names = {
-        p["id"]: {"name": p["name"], "skus": {s["id"]: s["name"] for s in p["skus"]}}
-        for p in await _catalogue(session, principal.tenant_id, enabled_only=False)
-        if p["id"] in bought
-    }
-    return _render(request, "orders.html", principal, names=names)
 
 
 # ---- operators: products ----
@@ -249,7 +230,7 @@ async def _products_page(
     tenant_id = operator_tenant(principal, SHOP)
     products = await _catalogue(session, tenant_id, enabled_only=False)
     context = _PRODUCTS_PAGE | context | {"products": products}
-    return _render(request, "console_products.html", principal, status_code, **context)
+    return render(request, "console_products.html", principal, status_code, **context)
 
 
 def _product_form(form: FormData) -> tuple[dict[str, str], list[dict[str, str]]]:
@@ -330,7 +311,7 @@ async def _coupons_page(
     products = await _catalogue(session, tenant_id, enabled_only=False)
     names = {p["id"]: p["name"] for p in products}
     context = _COUPONS_PAGE | context | {"templates": templates, "products": products, "product_names": names}
-    return _render(request, "console_coupons.html", principal, status_code, **context)
+    return render(request, "console_coupons.html", principal, status_code, **context)
 
 
 async def _own_product(session: AsyncSession, tenant_id: int, product_id: int | None) -> bool:
@@ -382,73 +363,21 @@ def _moment(local: str, tz_offset: str) -> datetime | str:
     return moment.replace(tzinfo=timezone(-timedelta(minutes=minutes)))
 
 
-# ---- operators: orders ----
-
-
-@router.get("/console/orders")
-async def console_orders(
-    request: Request,
-    session: DbSession,
-    principal: CurrentPrincipal,
-    status: Annotated[str, Query(max_length=16)] = "",
-) -> Response:
-    """The shop's orders, newest first (one status, or all), with fulfil and refund buttons."""
-    if not principal.is_authenticated:
-        return RedirectResponse("/login?next=/console/orders", status_code=303)
-    done = {"order": request.query_params.get("done"), "action": request.query_params.get("action")}
-    return await _orders_page(request, session, principal, status=status, done=done)
-
-
-@router.post("/console/orders/{order_id}/{action}", dependencies=[CsrfChecked])
-async def console_order_action(
-    request: Request,
-    order_id: Annotated[int, Path(ge=1, le=2**31 - 1)],
-    action: Literal["fulfil", "refund"],
-    session: DbSession,
-    principal: CurrentPrincipal,
-    status: Short = "",
-) -> Response:
-    """Ship a paid order, or refund a paid or shipped one (stock and coupon go back): the API's
-    transitions, POST /api/v1/orders/{id}/fulfil and /refund."""
-    tenant_id = operator_tenant(principal, SHOP)
-    try:
-        async with session.begin_nested():
-            order = await lifecycle.get_order(session, order_id)
-            if order.tenant_id != tenant_id:
-                raise OrderNotFound()
-            move = lifecycle.do_fulfil if action == "fulfil" else lifecycle.do_refund
-            await move(session, order=order)
-    except AppError as exc:  # not in a state that allows it (any more), or not this shop's
-        context = {"error": exc.code, "error_order": order_id}
-        code = exc.status_code
-        return await _orders_page(request, session, principal, code, status=status, **context)
-    query = f"done={order_id}&action={action}" + (f"&status={status}" if status in ORDER_STATUSES else "")
-    return RedirectResponse(f"/console/orders?{query}#order-{order_id}", status_code=303)
-
-
-async def _orders_page(
-    request: Request,
-    session: AsyncSession,
-    principal: Principal,
-    status_code: int = 200,
-    *,
-    status: str,
-    **context: Any,
-) -> Response:
-    tenant_id = operator_tenant(principal, SHOP)
-    wanted = status if status in ORDER_STATUSES else None
-    rows = await orders.list_shop_orders(session, tenant_id=tenant_id, status=wanted, limit=200)
-    products = await _catalogue(session, tenant_id, enabled_only=False)
-    names = {p["id"]: {"name": p["name"], "skus": {s["id"]: s["name"] for s in p["skus"]}} for p in products}
-    context = {"done": None, "error": None, "error_order": None} | context
-    page = {"orders": rows, "names": names, "status": wanted, "statuses": ORDER_STATUSES}
-    return _render(request, "console_orders.html", principal, status_code, **context, **page)
-
-
 # ---- helpers ----
 
 
-def _render(
+async def product_names(
+    session: AsyncSession, tenant_id: int, *, only: set[int] | None = None
+) -> dict[int, dict[str, Any]]:
+    """Product and SKU names by id (disabled ones too: old orders name them), for order lists."""
+    return {
+        p["id"]: {"name": p["name"], "skus": {s["id"]: s["name"] for s in p["skus"]}}
+        for p in await _catalogue(session, tenant_id, enabled_only=False)
+        if only is None or p["id"] in only
+    }
+
+
+def render(
     request: Request, name: str, principal: Principal, status_code: int = 200, **context: Any
 ) -> Response:
     return get_pages(request).render(request, name, {"principal": principal, **context}, status_code)
