@@ -60,18 +60,25 @@ async def test_openapi_is_served(client: httpx.AsyncClient) -> None:
 async def test_no_endpoint_answers_bad_input_with_a_500(
     client: httpx.AsyncClient, viewer: Account, demo: dict[str, Any]
 ) -> None:
+    """Each operation, anonymously and as a member: every malformed path id (with an empty
+    body), every malformed body with a real id in the path (so the body is what is judged),
+    and a malformed query string."""
     spec = (await client.get("/api/openapi.json")).json()
     checked = 0
     for path, operations in spec["paths"].items():
         for method in operations:
+            has_body = method in {"post", "put", "patch"}
+            valid = _fill(path, str(demo["room_id"]))
             for who in ({}, viewer.headers):
-                for bad_id in BAD_IDS if "{" in path else ["-"]:
+                for bad_id in BAD_IDS if "{" in path else []:
                     url = _fill(path, bad_id)
-                    for body in BAD_BODIES if method in {"post", "put", "patch"} else [None]:
-                        response = await _send(client, method.upper(), url, body, who)
-                        assert_problem(response, f"{method} {url} {body!r:.40}")
-                        checked += 1
-                valid = _fill(path, str(demo["room_id"]))
+                    response = await _send(client, method.upper(), url, {} if has_body else None, who)
+                    assert_problem(response, f"{method} {url}")
+                    checked += 1
+                for body in BAD_BODIES if has_body else [None]:
+                    response = await _send(client, method.upper(), valid, body, who)
+                    assert_problem(response, f"{method} {valid} {body!r:.40}")
+                    checked += 1
                 response = await _send(client, method.upper(), valid + "?limit=-5&after_id=x", {}, who)
                 assert_problem(response, f"{method} {valid} with bad query")
     assert checked > 100

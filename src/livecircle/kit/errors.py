@@ -14,6 +14,7 @@ from typing import Any, ClassVar
 import orjson
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
+from sqlalchemy.exc import DBAPIError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.responses import Response
 
@@ -124,7 +125,19 @@ def install_error_handlers(app: FastAPI, render_page: PageRenderer | None = None
             request, problem(exc.status_code, code, str(exc.detail)), getattr(exc, "headers", None)
         )
 
+    @app.exception_handler(DBAPIError)
+    async def _database(request: Request, exc: DBAPIError) -> Response:
+        if _nul_in_text(exc):  # PostgreSQL cannot store U+0000 in text: a clear 422, not a 500
+            return respond(request, problem(422, "text_not_allowed", "Text must not contain NUL characters"))
+        return await _unexpected(request, exc)
+
     @app.exception_handler(Exception)
     async def _unexpected(request: Request, exc: Exception) -> Response:
         log.exception("unhandled error on %s %s", request.method, request.url.path)
         return respond(request, problem(500, "internal_error", "Something went wrong on our side"))
+
+
+def _nul_in_text(exc: DBAPIError) -> bool:
+    """PostgreSQL refused a text value holding U+0000 (any parameter: path, query or body)."""
+    message = str(exc.orig)
+    return "invalid byte sequence" in message and "0x00" in message
