@@ -21,7 +21,7 @@ import uvicorn
 from alembic import command
 from alembic.config import Config
 
-from livecircle.config import HttpSettings, MediaSettings, RealtimeSettings, Settings
+from livecircle.config import HttpSettings, MediaSettings, PasswordHashSettings, RealtimeSettings, Settings
 from livecircle.demo import DEMO_PASSWORD, seed_demo
 from livecircle.identity import service as identity_service
 from livecircle.identity.schemas import Role
@@ -31,6 +31,7 @@ from tests import services
 
 ROOT = Path(__file__).resolve().parents[1]
 BACKENDS = ["sqlite", "postgresql"]
+CHEAP_HASHING = PasswordHashSettings(time_cost=1, memory_cost_kib=8, parallelism=1)
 
 
 @pytest.fixture(scope="session", params=BACKENDS)
@@ -61,6 +62,8 @@ def make_settings(url: str, var_dir: Path, **media: Any) -> Settings:
         http=HttpSettings(port=http_port),
         media=MediaSettings(rtmp_port=services.free_port(), reconnect_grace_seconds=2.0, **media),
         realtime=RealtimeSettings(watch_credit_seconds=1.0),
+        # The cheapest argon2id: the suite makes thousands of accounts (171 ms each at the default).
+        password_hash=CHEAP_HASHING,
     )
 
 

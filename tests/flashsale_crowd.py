@@ -25,6 +25,15 @@ from tests.burst import Call, KeepAlive
 
 Buy = Callable[[int, int, str], Awaitable[int | None]]  # (attempt, user, key) → order id or None
 
+CLIENTS = 64
+# 20 runs of (stock, per-user limit): every stock size, the per-user limit varies too.
+RUNS = [(1, 1)] * 5 + [(1, 2)] * 4 + [(10, 1)] * 5 + [(10, 3)] * 5 + [(1000, 2)]
+
+
+def attempts_for(stock: int) -> int:
+    """10·S attempts, and never fewer than two per client: every client comes back."""
+    return max(10 * stock, 2 * CLIENTS)
+
 
 @dataclass
 class Rush:

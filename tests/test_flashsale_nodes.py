@@ -20,9 +20,19 @@ from livecircle.config import CommerceSettings
 from livecircle.kit.db import Database
 from tests import services
 from tests.conftest import migrate
-from tests.flashsale_crowd import HttpBuyer, Rush, make_members, open_sale, run_crowd, tenant_id, violations
+from tests.flashsale_crowd import (
+    CLIENTS,
+    RUNS,
+    HttpBuyer,
+    Rush,
+    attempts_for,
+    make_members,
+    open_sale,
+    run_crowd,
+    tenant_id,
+    violations,
+)
 
-RUNS = [(1, 1)] * 5 + [(1, 2)] * 4 + [(10, 1)] * 5 + [(10, 3)] * 5 + [(1000, 2)]
 RECONCILE_AFTER = 5.0
 
 
@@ -64,14 +74,14 @@ async def test_twenty_rushes_on_two_nodes_sell_exactly_the_stock(shop_nodes: dic
     db, members = shop_nodes["db"], shop_nodes["members"]
     failures = []
     for seed, (size, limit) in enumerate(RUNS):
-        rush = Rush(stock=size, limit=limit, attempts=max(10 * size, 256))
+        rush = Rush(stock=size, limit=limit, attempts=attempts_for(size))
         await open_sale(db, shop_nodes["tenant"], rush)
         crowd = dict(
             random.Random(seed).sample(sorted(members.items()), min(len(members), max(size * 2, 40)))
         )
         buyer = HttpBuyer(shop_nodes["bases"], crowd, rush)
         try:
-            await run_crowd(rush, list(crowd), buyer, clients=64, seed=seed)
+            await run_crowd(rush, list(crowd), buyer, clients=CLIENTS, seed=seed)
         finally:
             await buyer.close()
         found = await violations(db, rush)

@@ -5,8 +5,12 @@ from __future__ import annotations
 import uuid
 
 import httpx
+import pytest
+from pydantic import ValidationError
 from sqlalchemy import select
 
+from livecircle.config import PasswordHashSettings, Settings
+from livecircle.identity import service as identity_service
 from livecircle.identity.models import User
 from tests.conftest import RunningServer
 
@@ -172,3 +176,15 @@ async def test_register_page_flow(server: RunningServer, demo: dict[str, object]
         )
         assert ok.status_code == 303
         assert (await browser.get("/api/v1/me")).json()["display_name"] == "小红"
+
+
+async def test_passwords_are_hashed_at_the_configured_argon2_cost(server: RunningServer) -> None:
+    """The app hashes with its settings' cost (the suite's: the cheapest), and production
+    refuses a cost under OWASP's argon2id minimum."""
+    cost = server.settings.password_hash
+    hashed = await identity_service.hash_password("correct horse battery")
+    assert hashed.startswith("$argon2id$")
+    assert f"m={cost.memory_cost_kib},t={cost.time_cost},p={cost.parallelism}" in hashed
+    with pytest.raises(ValidationError, match="OWASP"):
+        Settings(env="production", secret_key="s" * 32, password_hash=PasswordHashSettings(time_cost=1))
+    assert Settings(env="production", secret_key="s" * 32).password_hash.memory_cost_kib == 65_536

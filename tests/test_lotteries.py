@@ -282,7 +282,7 @@ async def test_invites_rule_counts_sign_ups_with_the_code_since_the_opening(
     codes = {}
     for account in (viewer, other_viewer):
         invite = (await client.get("/api/v1/me/invite", headers=account.headers)).json()
-        assert invite["url"].endswith(f"/register?invite={invite['code']}")
+        assert invite["url"].endswith(f"/i/{invite['code']}")  # the share link: the open is recorded
         codes[account.user_id] = invite["code"]
 
     async def sign_up(code: str) -> None:

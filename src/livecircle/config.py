@@ -205,6 +205,16 @@ class CommunitySettings(BaseModel):
     checkin_task_points: int = Field(default=5, ge=0)  # per community check-in task done
 
 
+class PasswordHashSettings(BaseModel):
+    """argon2id cost (argon2-cffi's defaults: RFC 9106's low-memory choice). Production refuses
+    less than OWASP's minimum (19 MiB, 2 passes); the test suite uses the cheapest (as Django's
+    test runner swaps in a fast hasher), since it creates accounts by the thousand."""
+
+    time_cost: int = Field(default=3, ge=1)
+    memory_cost_kib: int = Field(default=65_536, ge=8)
+    parallelism: int = Field(default=4, ge=1)
+
+
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(
         env_prefix="LIVECIRCLE_", env_nested_delimiter="__", env_file=".env", extra="ignore"
@@ -229,11 +239,15 @@ class Settings(BaseSettings):
     commerce: CommerceSettings = CommerceSettings()
     growth: GrowthSettings = GrowthSettings()
     community: CommunitySettings = CommunitySettings()
+    password_hash: PasswordHashSettings = PasswordHashSettings()
 
     @model_validator(mode="after")
     def _refuse_placeholder_secret(self) -> Settings:
         if self.env == "production" and self.secret_key == DEV_SECRET:
             raise ValueError("LIVECIRCLE_SECRET_KEY must be set to a real secret in production")
+        cost = self.password_hash
+        if self.env == "production" and (cost.memory_cost_kib < 19_456 or cost.time_cost < 2):
+            raise ValueError("password_hash below OWASP's argon2id minimum (19 MiB, 2 passes) in production")
         return self
 
     @property

@@ -38,6 +38,7 @@ from livecircle.growth.invites.routes import router as invites_router
 from livecircle.growth.notify import tasks as notify_tasks
 from livecircle.growth.notify.routes import router as notify_router
 from livecircle.growth.onboarding_routes import router as onboarding_router
+from livecircle.identity import service as identity_service
 from livecircle.identity.deps import CSRF_COOKIE, principal_cache
 from livecircle.identity.routes import router as identity_router
 from livecircle.interaction import sockets as interaction_sockets
@@ -91,6 +92,7 @@ WEB = Path(__file__).parent / "web"
 def create_app(settings: Settings | None = None) -> FastAPI:
     settings = settings or get_settings()
     configure_logging(level=settings.log_level, json=settings.log_json)
+    identity_service.configure_hashing(settings.password_hash)
     translator = Translator(load_catalogs(WEB / "translations"), default=settings.default_locale)
     pages = Pages(WEB / "templates", translator)
     app = FastAPI(

@@ -2,7 +2,8 @@
 shop controls in the console, and what viewers see and do in the room: a pinned card popping
 up with its countdown, one-click ordering at the live price, the sandbox payment, /orders, a
 flash sale two viewers race for, and a coupon drop claimed and used at checkout.
-No media (adapter "none"); the module's server runs once on SQLite and once on PostgreSQL."""
+No media (adapter "none"), SQLite (the ``stage`` fixture): the rules these pages call are tested on
+both databases through the API (tests/test_commerce.py, test_flashsale.py)."""
 
 from __future__ import annotations
 
@@ -10,31 +11,18 @@ import asyncio
 import re
 import time
 import uuid
-from collections.abc import AsyncIterator
 from typing import Any
 
 import pytest
 from playwright.async_api import BrowserContext, Page, expect
 
-from livecircle.demo import DEMO_PASSWORD, seed_demo
-from tests.conftest import RunningServer, make_settings, migrate, run_server
+from livecircle.demo import DEMO_PASSWORD
 from tests.e2e.journey import signed_in_context
 from tests.e2e.stage import HOST_EMAIL, Stage
 
 pytestmark = pytest.mark.e2e
 
 OPERATOR_EMAIL = "operator@demo.livecircle.local"
-
-
-@pytest.fixture(scope="module")
-async def room_server(db_url: str, tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[RunningServer]:
-    """Conftest's server, once per database: its own SQLite file, or the session's PostgreSQL."""
-    var = tmp_path_factory.mktemp("e2e-shop")
-    url = f"sqlite+aiosqlite:///{var / 'e2e.db'}" if db_url.startswith("sqlite") else db_url
-    await asyncio.to_thread(migrate, url)
-    async with run_server(make_settings(url, var, adapter="none")) as server:
-        await seed_demo(server.db, server.settings)
-        yield server
 
 
 def exactly(text: str) -> re.Pattern[str]:

@@ -2,37 +2,22 @@
 product of the show (the pinned one marked as on screen, and one never pinned), claims a
 member-only coupon there, buys the unpinned product through the same checkout with the coupon
 and the sandbox payment, finds the coupon claimed on My orders, and the operator ships the
-order on /console/orders. No media; the module's server runs once on SQLite and once on
-PostgreSQL."""
+order on /console/orders. No media, SQLite (the ``stage`` fixture); the rules are tested on
+both databases through the API (tests/test_commerce_pages.py)."""
 
 from __future__ import annotations
 
-import asyncio
 import uuid
-from collections.abc import AsyncIterator
 
 import pytest
 from playwright.async_api import expect
 
-from livecircle.demo import seed_demo
 from livecircle.economy import tiers
 from livecircle.identity import service as identity_service
-from tests.conftest import RunningServer, make_settings, migrate, run_server
 from tests.e2e.stage import HOST_EMAIL, Stage
 from tests.e2e.test_shop import OPERATOR_EMAIL, api, live_show, product_in_show, signed_in, token
 
 pytestmark = pytest.mark.e2e
-
-
-@pytest.fixture(scope="module")
-async def room_server(db_url: str, tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[RunningServer]:
-    """Conftest's server, once per database: its own SQLite file, or the session's PostgreSQL."""
-    var = tmp_path_factory.mktemp("e2e-shelf")
-    url = f"sqlite+aiosqlite:///{var / 'e2e.db'}" if db_url.startswith("sqlite") else db_url
-    await asyncio.to_thread(migrate, url)
-    async with run_server(make_settings(url, var, adapter="none")) as server:
-        await seed_demo(server.db, server.settings)
-        yield server
 
 
 async def make_premium(stage: Stage, user_id: int) -> None:

@@ -72,4 +72,4 @@ async def my_invite(session: DbSession, principal: CurrentUser, settings: AppSet
     assert user is not None
     code = await service.ensure_invite_code(session, user)
     invited = await service.count_invited(session, inviter_id=user.id)
-    return InviteOut(code=code, url=f"{settings.http.base_url}/register?invite={code}", invited=invited)
+    return InviteOut(code=code, url=f"{settings.http.base_url}/i/{code}", invited=invited)

@@ -14,6 +14,7 @@ from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from livecircle.config import PasswordHashSettings
 from livecircle.identity.errors import EmailTaken, InvalidCredentials, NotAMember, TenantNotFound
 from livecircle.identity.events import UserRegistered, UserSignedIn
 from livecircle.identity.models import ApiToken, Membership, PageSession, Tenant, User
@@ -22,7 +23,7 @@ from livecircle.kit.clock import utcnow
 from livecircle.kit.events import emit
 from livecircle.kit.ids import new_token
 
-_hasher = PasswordHasher()
+_hasher = PasswordHasher()  # replaced by configure_hashing() when an app starts
 # Verified against when the e-mail is unknown, so timing does not reveal accounts.
 _DUMMY_HASH = _hasher.hash("not-a-real-password")
 
@@ -32,6 +33,15 @@ INVITE_ALPHABET = "ABCDEFGHJKMNPQRSTUVWXYZ23456789"
 
 def token_digest(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
+
+
+def configure_hashing(cost: PasswordHashSettings) -> None:
+    """Hash new passwords at this cost (process-wide; existing hashes carry their own
+    parameters and keep verifying)."""
+    global _hasher
+    _hasher = PasswordHasher(
+        time_cost=cost.time_cost, memory_cost=cost.memory_cost_kib, parallelism=cost.parallelism
+    )
 
 
 async def hash_password(password: str) -> str:
