@@ -4,13 +4,13 @@ changes (``qa_update``); vote counts are gathered per show and sent at most ever
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import Sequence
 from typing import Any
 
 from livecircle.interaction.qa import service
 from livecircle.interaction.qa.events import QuestionAsked, QuestionsChanged, QuestionVoted
 from livecircle.interaction.qa.models import HIDDEN, Question
+from livecircle.kit.background import Coalescer
 from livecircle.kit.db import Database
 from livecircle.kit.jobs import JobRunner
 from livecircle.live.events import ShowEnded, ShowStarted
@@ -22,7 +22,7 @@ VOTES_EVERY = 0.5  # seconds
 def subscribe(db: Database, hub: Hub) -> None:
     bus = db.bus
     pending: dict[int, set[int]] = {}  # show id -> questions whose count changed since the last send
-    background: set[asyncio.Task[None]] = set()
+    rooms: dict[int, int] = {}  # show id -> its room
 
     async def load(question_ids: Sequence[int]) -> list[Question]:
         async with db.unit_of_work() as session:
@@ -42,24 +42,20 @@ def subscribe(db: Database, hub: Hub) -> None:
     async def changed(event: QuestionsChanged) -> None:
         await update(event.room_id, event.show_id, [_public(q) for q in await load(event.question_ids)])
 
-    async def send_votes(room_id: int, show_id: int) -> None:
-        await asyncio.sleep(VOTES_EVERY)
-        question_ids = pending.pop(show_id, set())
+    async def send_votes(show_id: int) -> None:
+        question_ids, room_id = pending.pop(show_id, set()), rooms.pop(show_id)
         counts = [
             {"id": q.id, "votes": q.votes} for q in await load(sorted(question_ids)) if q.status != HIDDEN
         ]
         if counts:
             await update(room_id, show_id, counts)
 
+    votes = Coalescer(send_votes, every=VOTES_EVERY)
+
     async def voted(event: QuestionVoted) -> None:
-        waiting = pending.get(event.show_id)
-        if waiting is not None:
-            waiting.add(event.question_id)
-            return
-        pending[event.show_id] = {event.question_id}
-        task = asyncio.create_task(send_votes(event.room_id, event.show_id))
-        background.add(task)
-        task.add_done_callback(background.discard)
+        pending.setdefault(event.show_id, set()).add(event.question_id)
+        rooms[event.show_id] = event.room_id
+        votes.touch(event.show_id)
 
     async def show_started(event: ShowStarted) -> None:
         if not event.resumed:  # a new show: every panel switches to its (empty) list
