@@ -5,10 +5,12 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Hashable
+from typing import Generic, TypeVar
 
 log = logging.getLogger(__name__)
 Step = Callable[[], Awaitable[None]]
+K = TypeVar("K", bound=Hashable)
 
 
 class Periodic:
@@ -51,18 +53,18 @@ class Periodic:
                 wait = min(wait * 2, self.max_backoff)
 
 
-class Coalescer:
+class Coalescer(Generic[K]):
     """Run ``action(key)`` at most once per ``every`` seconds per key, however often the key
     is touched: a vote storm becomes one results broadcast per interval, and the last touch
-    is always followed by a run."""
+    is always followed by a run. Also a per-key delay: touches while one is pending are one."""
 
-    def __init__(self, action: Callable[[int], Awaitable[None]], *, every: float) -> None:
+    def __init__(self, action: Callable[[K], Awaitable[None]], *, every: float) -> None:
         self.action = action
         self.every = every
-        self._pending: set[int] = set()
+        self._pending: set[K] = set()
         self._tasks: set[asyncio.Task[None]] = set()
 
-    def touch(self, key: int) -> None:
+    def touch(self, key: K) -> None:
         if key in self._pending:
             return
         self._pending.add(key)
@@ -70,7 +72,7 @@ class Coalescer:
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
 
-    async def _run(self, key: int) -> None:
+    async def _run(self, key: K) -> None:
         await asyncio.sleep(self.every)
         self._pending.discard(key)
         try:

@@ -4,13 +4,12 @@ requests; an applicant whose last tab left the room drops out after ``rules.LEAV
 
 from __future__ import annotations
 
-import asyncio
 import logging
-from collections.abc import Coroutine
 from typing import Any
 
 from livecircle.interaction.cohost import queue, rules, service
 from livecircle.interaction.cohost.events import CohostRequestChanged
+from livecircle.kit.background import Coalescer
 from livecircle.kit.db import Database
 from livecircle.kit.jobs import JobRunner
 from livecircle.live.events import ShowEnded
@@ -39,42 +38,25 @@ def register_jobs(runner: JobRunner) -> None:
     show's end, which ends every request)."""
 
 
-class Background:
-    """Tasks started from callbacks, referenced until done (asyncio keeps only weak ones)."""
-
-    def __init__(self) -> None:
-        self.tasks: set[asyncio.Task[None]] = set()
-
-    def start(self, work: Coroutine[Any, Any, None], name: str) -> None:
-        task = asyncio.create_task(work, name=name)
-        self.tasks.add(task)
-        task.add_done_callback(self.tasks.discard)
-
-
 class QueueRelay:
     """Tells the room about changes: one ``cohost_update`` per change, then the queue
     snapshot once for a burst of changes."""
 
     def __init__(self, db: Database, hub: Hub) -> None:
         self.db, self.hub = db, hub
-        self.due: set[int] = set()  # shows whose snapshot is scheduled
-        self.background = Background()
+        self.rooms: dict[int, int] = {}  # show id → its room
+        self.snapshots = Coalescer(self._snapshot, every=rules.QUEUE_EVERY_S)
 
     async def changed(self, event: CohostRequestChanged) -> None:
         await self.hub.publish(f"room:{event.room_id}", update_event(event))
-        if event.show_id not in self.due:
-            self.due.add(event.show_id)
-            self.background.start(self._snapshot(event.room_id, event.show_id), "cohost-queue")
+        self.rooms[event.show_id] = event.room_id
+        self.snapshots.touch(event.show_id)
 
-    async def _snapshot(self, room_id: int, show_id: int) -> None:
-        await asyncio.sleep(rules.QUEUE_EVERY_S)
-        self.due.discard(show_id)  # a change from now on schedules another snapshot
-        try:
-            async with self.db.unit_of_work() as session:
-                snapshot = await queue.get_snapshot(session, show_id)
-            await self.hub.publish(f"room:{room_id}", {"type": "cohost_queue", **snapshot})
-        except Exception:
-            log.exception("co-host queue snapshot of show %s failed", show_id)
+    async def _snapshot(self, show_id: int) -> None:
+        room_id = self.rooms.pop(show_id)
+        async with self.db.unit_of_work() as session:
+            snapshot = await queue.get_snapshot(session, show_id)
+        await self.hub.publish(f"room:{room_id}", {"type": "cohost_queue", **snapshot})
 
 
 def update_event(event: CohostRequestChanged) -> dict[str, Any]:
@@ -104,8 +86,8 @@ class Departures:
     def __init__(self, db: Database, hub: Hub) -> None:
         self.db, self.hub = db, hub
         self.pending: dict[str, set[int]] = {}  # channel → user ids applied or invited
-        self.waiting: set[tuple[str, int]] = set()
-        self.background = Background()
+        self.rooms: dict[tuple[str, int], int] = {}  # (channel, user) → room, while a check waits
+        self.checks = Coalescer(self._after_grace, every=rules.LEAVE_GRACE_S)
 
     def observe(self, channel: str, event: dict[str, Any]) -> None:
         kind = event.get("type")
@@ -121,22 +103,15 @@ class Departures:
         if not isinstance(viewer, RoomViewer) or viewer.principal.user_id is None:
             return
         key = (conn.channel, viewer.principal.user_id)
-        if key not in self.waiting:
-            self.waiting.add(key)
-            self.background.start(self._after_grace(key, viewer.room_id), "cohost-departure")
+        self.rooms[key] = viewer.room_id
+        self.checks.touch(key)
 
-    async def _after_grace(self, key: tuple[str, int], room_id: int) -> None:
+    async def _after_grace(self, key: tuple[str, int]) -> None:
         channel, user_id = key
-        try:
-            await asyncio.sleep(rules.LEAVE_GRACE_S)
-            self.waiting.discard(key)
-            if await self._pending(channel, room_id, user_id) and not self._present(channel, user_id):
-                async with self.db.unit_of_work() as session:
-                    await service.do_drop_departed(session, room_id=room_id, user_id=user_id)
-        except Exception:
-            log.exception("co-host departure check of user %s in %s failed", user_id, channel)
-        finally:
-            self.waiting.discard(key)
+        room_id = self.rooms.pop(key)
+        if await self._pending(channel, room_id, user_id) and not self._present(channel, user_id):
+            async with self.db.unit_of_work() as session:
+                await service.do_drop_departed(session, room_id=room_id, user_id=user_id)
 
     async def _pending(self, channel: str, room_id: int, user_id: int) -> bool:
         known = self.pending.get(channel)
