@@ -4,7 +4,6 @@ requests; an applicant whose last tab left the room drops out after ``rules.LEAV
 
 from __future__ import annotations
 
-import logging
 from typing import Any
 
 from livecircle.interaction.cohost import queue, rules, service
@@ -15,8 +14,6 @@ from livecircle.kit.jobs import JobRunner
 from livecircle.live.events import ShowEnded
 from livecircle.live.schemas import RoomViewer
 from livecircle.realtime.hub import Connection, Hub
-
-log = logging.getLogger(__name__)
 
 
 def subscribe(db: Database, hub: Hub) -> None:
