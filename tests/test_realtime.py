@@ -259,10 +259,11 @@ async def test_room_frames_take_the_fast_path_over_the_real_server(
 
 
 async def test_a_socket_that_stops_reading_is_closed_as_too_slow(
-    server: RunningServer, room: dict[str, Any]
+    server: RunningServer, room: dict[str, Any], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     hub = server.app.state.hub
     channel = f"room:{room['id']}"
+    monkeypatch.setattr(hub, "max_buffer_bytes", 256 * 1024)  # the rule, sooner than at the 4 MiB default
     async with room_socket(server, room["id"]) as stalled, room_socket(server, room["id"]) as healthy:
         await next_event(stalled, "hello")
         await next_event(healthy, "hello")
