@@ -29,7 +29,7 @@ from livecircle.growth.invites import service as invite_service
 from livecircle.growth.invites.models import Invite, InviteOpen
 from livecircle.identity.schemas import Role
 from livecircle.kit.clock import utcnow
-from livecircle.live import service as live_service
+from livecircle.live import audience
 from tests.commerce_kit import Shop, open_shop, order
 from tests.conftest import Account, RunningServer, make_account, make_room
 from tests.room_kit import go_live
@@ -115,7 +115,7 @@ async def watch(
     room = await make_room(client, host)
     await go_live(client, host, room["id"])
     async with server.db.unit_of_work() as session:
-        credited = await live_service.do_credit_watch(
+        credited = await audience.do_credit_watch(
             session, room_id=room["id"], user_ids=[u.user_id for u in users], seconds=seconds
         )
     assert credited is not None

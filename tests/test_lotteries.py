@@ -23,7 +23,7 @@ from livecircle.economy import tiers
 from livecircle.identity import service as identity_service
 from livecircle.interaction.lotteries import draw
 from livecircle.interaction.lotteries.models import Lottery
-from livecircle.live import service as live_service
+from livecircle.live import audience
 from livecircle.live.models import Watch
 from tests.conftest import Account, RunningServer, make_account, make_room
 from tests.room_kit import bring_forward, go_live, sock, wait_for
@@ -260,7 +260,7 @@ async def test_watch_time_is_credited_from_the_room_socket_and_gates_the_draw(
     async with sock(server, room_id, viewer), sock(server, room_id, viewer):  # two tabs count once
         await asyncio.sleep(3.6)  # the test server credits every second
     async with server.db.unit_of_work() as session:
-        watched = await live_service.watch_seconds(
+        watched = await audience.watch_seconds(
             session, show_id=show_id, user_ids=[viewer.user_id, other_viewer.user_id]
         )
     assert 1 <= watched[viewer.user_id] <= 4, watched

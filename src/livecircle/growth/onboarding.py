@@ -15,7 +15,7 @@ from livecircle.community import service as community_service
 from livecircle.config import Settings
 from livecircle.identity.schemas import Principal
 from livecircle.interaction import policy as chat_policy
-from livecircle.live import service as live_service
+from livecircle.live import audience
 from livecircle.live.models import Room
 
 
@@ -64,7 +64,7 @@ async def get_room_guide(
     if principal.user_id is not None:
         mine = await coupons.list_user_coupons(session, tenant_id=room.tenant_id, user_id=principal.user_id)
         held = {coupon.template_id for coupon, _ in mine}
-        following = await live_service.is_following(session, user_id=principal.user_id, host_id=room.owner_id)
+        following = await audience.is_following(session, user_id=principal.user_id, host_id=room.owner_id)
     return {
         "room_id": room.id,
         "title": room.title,

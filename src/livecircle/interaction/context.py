@@ -15,6 +15,7 @@ from livecircle.interaction.models import AutoReply
 from livecircle.interaction.service import is_moderator
 from livecircle.kit.clock import as_utc
 from livecircle.kit.db import Database
+from livecircle.live import audience
 from livecircle.live import service as live_service
 from livecircle.moderation import service as moderation_service
 
@@ -74,7 +75,7 @@ async def load_sender(db: Database, principal: Principal, room: RoomContext) -> 
         sanctions = await moderation_service.active_sanctions(
             session, room_id=room.room_id, user_id=principal.user_id
         )
-        follows = room.mode == "followers" and await live_service.is_following(
+        follows = room.mode == "followers" and await audience.is_following(
             session, user_id=principal.user_id, host_id=room.owner_id
         )
     if user is None:

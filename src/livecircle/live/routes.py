@@ -8,7 +8,7 @@ from fastapi import APIRouter, Path, status
 
 from livecircle.identity.deps import CurrentPrincipal, CurrentUser
 from livecircle.kit.deps import AppSettings, DbSession
-from livecircle.live import service
+from livecircle.live import audience, service
 from livecircle.live.deps import RoomAccess, RoomOwner
 from livecircle.live.models import Room
 from livecircle.live.schemas import RoomCreate, RoomOut, RoomState, ShowCreate, ShowOut, StreamKeyOut
@@ -84,10 +84,10 @@ async def end_show(show_id: ShowId, session: DbSession, principal: CurrentUser) 
 async def follow_host(room: RoomAccess, session: DbSession, principal: CurrentUser) -> None:
     """Follow the room's host (idempotent)."""
     assert principal.user_id is not None
-    await service.do_follow(session, room=room, user_id=principal.user_id)
+    await audience.do_follow(session, room=room, user_id=principal.user_id)
 
 
 @router.delete("/rooms/{room_id}/follow", status_code=status.HTTP_204_NO_CONTENT)
 async def unfollow_host(room: RoomAccess, session: DbSession, principal: CurrentUser) -> None:
     assert principal.user_id is not None
-    await service.do_unfollow(session, user_id=principal.user_id, host_id=room.owner_id)
+    await audience.do_unfollow(session, user_id=principal.user_id, host_id=room.owner_id)

@@ -8,7 +8,7 @@ from livecircle.config import EconomySettings
 from livecircle.economy import points
 from livecircle.kit.background import Periodic
 from livecircle.kit.db import Database
-from livecircle.live import service
+from livecircle.live import audience, service
 from livecircle.live.models import Show
 from livecircle.live.schemas import RoomViewer
 from livecircle.realtime.hub import Hub
@@ -78,7 +78,7 @@ class WatchClock:
         step = int(self.every)
         for room_id, user_ids in by_room.items():
             async with self.db.unit_of_work() as session:
-                credited = await service.do_credit_watch(
+                credited = await audience.do_credit_watch(
                     session, room_id=room_id, user_ids=user_ids, seconds=step
                 )
             if credited is not None:

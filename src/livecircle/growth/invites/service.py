@@ -34,7 +34,7 @@ from livecircle.kit.clock import utcnow
 from livecircle.kit.db import dialect_insert, one_sqlite_writer
 from livecircle.kit.errors import AppError
 from livecircle.kit.events import emit
-from livecircle.live import service as live_service
+from livecircle.live import audience
 
 BOARD_SIZE = 50  # entries per leaderboard (the anchors show at most 50)
 BOARD_RECENT_DAYS = 7
@@ -198,7 +198,7 @@ async def invites_due_by_watch(
     pending = {int(invitee_id): int(invite_id) for invitee_id, invite_id in rows.all()}
     if not pending:
         return []
-    watched = await live_service.total_watch_seconds(session, user_ids=list(pending))
+    watched = await audience.total_watch_seconds(session, user_ids=list(pending))
     needed = growth.invite_vest_watch_minutes * 60
     return [pending[user_id] for user_id, seconds in watched.items() if seconds >= needed]
 

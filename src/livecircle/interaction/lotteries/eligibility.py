@@ -15,7 +15,7 @@ from livecircle.economy import tiers
 from livecircle.identity import service as identity_service
 from livecircle.interaction.lotteries.models import Lottery, LotteryEntry
 from livecircle.interaction.models import ChatMessage
-from livecircle.live import service as live_service
+from livecircle.live import audience
 from livecircle.live.models import Room
 
 TIER_ORDER = ("follower", "participant", "premium")
@@ -83,11 +83,11 @@ async def _meeting(
         if kind == "keyword":
             met |= await said(session, lottery, str(rule["keyword"]), chunk)
         elif kind == "follows":
-            met |= await live_service.followers_among(session, host_id=room.owner_id, user_ids=chunk)
+            met |= await audience.followers_among(session, host_id=room.owner_id, user_ids=chunk)
         elif kind == "member":
             met |= await identity_service.members_among(session, tenant_id=room.tenant_id, user_ids=chunk)
         elif kind == "watch":
-            seconds = await live_service.watch_seconds(session, show_id=lottery.show_id or 0, user_ids=chunk)
+            seconds = await audience.watch_seconds(session, show_id=lottery.show_id or 0, user_ids=chunk)
             met |= {u for u, s in seconds.items() if s >= int(rule["minutes"]) * 60}
         elif kind == "invites":
             counts = await identity_service.invited_counts(
