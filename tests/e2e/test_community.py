@@ -9,7 +9,9 @@ from playwright.async_api import expect
 
 from livecircle.commerce import coupons
 from livecircle.community.models import CommunityMember
+from livecircle.demo import DEMO_PASSWORD
 from livecircle.live import service as live_service
+from tests.e2e.journey import signed_in_context
 from tests.e2e.stage import HOST_EMAIL, Stage
 
 pytestmark = pytest.mark.e2e
@@ -87,3 +89,38 @@ async def test_the_first_visit_guide_explains_the_room_and_follows_for_the_gift(
     await expect(dialog).to_be_hidden()  # seen: it does not open again by itself
     await page.click("#guide-button")
     await expect(dialog).to_be_visible()
+
+
+async def test_a_member_posts_likes_and_checks_in_on_the_community_page(stage: Stage) -> None:
+    headers = {"Authorization": f"Bearer {stage.host_token}"}
+    made = await stage.http.post("/api/v1/communities", json={"name": "打卡群"}, headers=headers)
+    community = made.json()
+    topic = {"kind": "daily_topic", "title": "今日话题", "body": "你今天喝了什么茶？"}
+    posted = await stage.http.post(
+        f"/api/v1/communities/{community['id']}/posts", json=topic, headers=headers
+    )
+    assert posted.status_code == 201, posted.text
+    member = await stage.member("群成员")
+    member_headers = {"Authorization": f"Bearer {member.token}"}
+    joined = await stage.http.post(f"/api/v1/communities/{community['id']}/join", headers=member_headers)
+    assert joined.status_code == 200, joined.text
+    context = await signed_in_context(stage.browser, stage.server.base_url, member.email, DEMO_PASSWORD)
+    stage.contexts.append(context)
+    page = await context.new_page()
+    await page.goto(f"/communities/{community['id']}")
+
+    await expect(page.locator("#cd-topic-body")).to_contain_text("你今天喝了什么茶？")
+    await page.fill("#cd-post-body", "刚泡了一壶凤凰单丛")
+    await page.click("#cd-post-submit")
+    mine = page.locator("#cd-feed .cd-post", has=page.locator(".cd-body", has_text="刚泡了一壶凤凰单丛"))
+    await expect(mine).to_be_visible()
+    await mine.locator("button[data-action=like]").click()
+    await expect(mine.locator("button[data-action=like]")).to_have_text("♥ 1")
+
+    before = (await stage.http.get("/api/v1/points", headers=member_headers)).json()["balance"]
+    await page.fill("#cd-checkin-text", "单丛，蜜兰香")
+    await page.click("#cd-checkin")
+    await expect(page.locator("#cd-streak")).to_contain_text("已连续打卡 1 天")
+    await expect(page.locator("#cd-checkin-form")).to_be_hidden()
+    after = (await stage.http.get("/api/v1/points", headers=member_headers)).json()["balance"]
+    assert after - before == stage.server.settings.community.checkin_task_points
