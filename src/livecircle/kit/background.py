@@ -56,9 +56,10 @@ class Periodic:
 class Coalescer(Generic[K]):
     """Run ``action(key)`` at most once per ``every`` seconds per key, however often the key
     is touched: a vote storm becomes one results broadcast per interval, and the last touch
-    is always followed by a run. Also a per-key delay: touches while one is pending are one."""
+    is always followed by a run. Also a per-key delay: touches while one is pending are one.
+    ``every`` may be a function, read at each touch (a rule that may change at run time)."""
 
-    def __init__(self, action: Callable[[K], Awaitable[None]], *, every: float) -> None:
+    def __init__(self, action: Callable[[K], Awaitable[None]], *, every: float | Callable[[], float]) -> None:
         self.action = action
         self.every = every
         self._pending: set[K] = set()
@@ -73,7 +74,7 @@ class Coalescer(Generic[K]):
         task.add_done_callback(self._tasks.discard)
 
     async def _run(self, key: K) -> None:
-        await asyncio.sleep(self.every)
+        await asyncio.sleep(self.every() if callable(self.every) else self.every)
         self._pending.discard(key)
         try:
             await self.action(key)

@@ -42,7 +42,7 @@ class QueueRelay:
     def __init__(self, db: Database, hub: Hub) -> None:
         self.db, self.hub = db, hub
         self.rooms: dict[int, int] = {}  # show id → its room
-        self.snapshots = Coalescer(self._snapshot, every=rules.QUEUE_EVERY_S)
+        self.snapshots = Coalescer(self._snapshot, every=lambda: rules.QUEUE_EVERY_S)
 
     async def changed(self, event: CohostRequestChanged) -> None:
         await self.hub.publish(f"room:{event.room_id}", update_event(event))
@@ -84,7 +84,7 @@ class Departures:
         self.db, self.hub = db, hub
         self.pending: dict[str, set[int]] = {}  # channel → user ids applied or invited
         self.rooms: dict[tuple[str, int], int] = {}  # (channel, user) → room, while a check waits
-        self.checks = Coalescer(self._after_grace, every=rules.LEAVE_GRACE_S)
+        self.checks = Coalescer(self._after_grace, every=lambda: rules.LEAVE_GRACE_S)
 
     def observe(self, channel: str, event: dict[str, Any]) -> None:
         kind = event.get("type")
