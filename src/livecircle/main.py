@@ -77,6 +77,7 @@ from livecircle.realtime.presence import RedisPresence
 from livecircle.realtime.redis_broker import RedisBroker
 from livecircle.web.commerce_pages import router as commerce_pages_router
 from livecircle.web.community_pages import router as community_pages_router
+from livecircle.web.coupon_pages import router as coupon_pages_router
 from livecircle.web.discussion_pages import router as discussion_pages_router
 from livecircle.web.economy_pages import router as economy_pages_router
 from livecircle.web.invite_pages import router as invite_pages_router
@@ -134,6 +135,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         hooks_router,
         pages_router,
         commerce_pages_router,
+        coupon_pages_router,
         order_pages_router,
         economy_pages_router,
         lottery_pages_router,

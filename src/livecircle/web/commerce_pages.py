@@ -1,11 +1,10 @@
-"""Live-commerce pages: my orders, and the operator's products, coupons and orders
-(server-rendered forms, like the gift catalogue). The rules are the JSON API's: the forms validate with its
-schemas and call the same commerce functions. The room page and the host console get their
-shop context here too; their live controls call the JSON API from the browser."""
+"""Live-commerce pages: the operator's products (server-rendered forms, like the gift
+catalogue), and the helpers the coupon and order pages share. The rules are the JSON API's:
+the forms validate with its schemas and call the same commerce functions. The room page and
+the host console get their shop context here too; their live controls call the JSON API."""
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta, timezone
 from decimal import Decimal, InvalidOperation
 from typing import Annotated, Any, TypeVar
 
@@ -17,14 +16,12 @@ from starlette.datastructures import FormData
 
 from livecircle.commerce import catalog, coupons
 from livecircle.commerce.schemas import (
-    CouponTemplateIn,
     ProductIn,
     ProductPatch,
     SkuIn,
     SkuPatch,
 )
 from livecircle.economy.deps import operator_tenant
-from livecircle.identity import service as identity_service
 from livecircle.identity.deps import CsrfChecked, CurrentPrincipal
 from livecircle.identity.schemas import Principal
 from livecircle.kit.deps import DbSession
@@ -35,7 +32,6 @@ from livecircle.live.schemas import ShowStatus
 
 router = APIRouter(include_in_schema=False)
 SHOP = "products, coupons and orders"  # what operators manage (the API's wording)
-CHANNELS = ("new_user", "follow", "drop", "member", "points", "manual")
 LongText = Annotated[str, Form(max_length=4000)]
 Short = Annotated[str, Form(max_length=200)]
 M = TypeVar("M", bound=BaseModel)
@@ -47,15 +43,6 @@ _PRODUCTS_PAGE: dict[str, Any] = {
     "editing": None,
     "error": None,
     "saved": None,
-}
-_COUPONS_PAGE: dict[str, Any] = {
-    "form": {},
-    "invalid": [],
-    "added": None,
-    "issued": None,
-    "error": None,
-    "error_template": None,
-    "channels": CHANNELS,
 }
 
 
@@ -78,12 +65,12 @@ async def console_shop(session: AsyncSession, *, room_id: int, tenant_id: int) -
     drops = await coupons.list_templates(session, tenant_id, channel="drop", enabled_only=True)
     return {
         "showId": show_id,
-        "products": await _catalogue(session, tenant_id, enabled_only=True),
-        "dropTemplates": [_template_view(t) for t in drops],
+        "products": await catalogue(session, tenant_id, enabled_only=True),
+        "dropTemplates": [template_view(t) for t in drops],
     }
 
 
-async def _catalogue(session: AsyncSession, tenant_id: int, *, enabled_only: bool) -> list[dict[str, Any]]:
+async def catalogue(session: AsyncSession, tenant_id: int, *, enabled_only: bool) -> list[dict[str, Any]]:
     products = await catalog.list_products(session, tenant_id, enabled_only=enabled_only)
     skus = await catalog.skus_of(session, [p.id for p in products])
     return [_product_view(p, skus[p.id]) for p in products]
@@ -101,7 +88,7 @@ def _product_view(product: Any, skus: list[Any]) -> dict[str, Any]:
     }
 
 
-def _template_view(template: Any) -> dict[str, Any]:
+def template_view(template: Any) -> dict[str, Any]:
     fields = ("id", "name", "kind", "amount_off_cents", "percent_off", "min_spend_cents", "channel")
     view = {name: getattr(template, name) for name in fields}
     return view | {
@@ -133,7 +120,7 @@ async def console_create_product(
     fields, rows = _product_form(await request.form())
     skus = [_sku_fields(**row) for row in rows]
     payload = fields | {"external_url": fields["external_url"].strip() or None, "skus": skus}
-    data, invalid = _validate(ProductIn, payload)
+    data, invalid = validate(ProductIn, payload)
     if data is None:
         context = {"form": fields, "sku_rows": rows, "invalid": invalid}
         return await _products_page(request, session, principal, status_code=422, **context)
@@ -159,7 +146,7 @@ async def console_edit_product(
 ) -> Response:
     tenant_id = operator_tenant(principal, SHOP)
     payload = {"name": name, "description": description, "image_url": image_url}
-    data, invalid = _validate(ProductPatch, payload | {"external_url": external_url.strip() or None})
+    data, invalid = validate(ProductPatch, payload | {"external_url": external_url.strip() or None})
     if data is None:
         context = {"invalid": invalid, "editing": product_id}
         return await _products_page(request, session, principal, status_code=422, **context)
@@ -189,7 +176,7 @@ async def console_add_sku(
     stock: Short = "0",
 ) -> Response:
     tenant_id = operator_tenant(principal, SHOP)
-    data, _ = _validate(SkuIn, _sku_fields(name, price, stock))
+    data, _ = validate(SkuIn, _sku_fields(name, price, stock))
     if data is None:
         context = {"invalid": ["skus"], "editing": product_id}
         return await _products_page(request, session, principal, status_code=422, **context)
@@ -210,8 +197,8 @@ async def console_update_sku(
     tenant_id = operator_tenant(principal, SHOP)
     payload: dict[str, Any] = {"stock_delta": stock_delta.strip() or 0}
     if price.strip():
-        payload["price_cents"] = _cents(price)
-    data, _ = _validate(SkuPatch, payload)
+        payload["price_cents"] = cents(price)
+    data, _ = validate(SkuPatch, payload)
     if data is None:
         return await _products_page(request, session, principal, status_code=422, invalid=["sku_change"])
     try:
@@ -228,7 +215,7 @@ async def _products_page(
     request: Request, session: AsyncSession, principal: Principal, status_code: int = 200, **context: Any
 ) -> Response:
     tenant_id = operator_tenant(principal, SHOP)
-    products = await _catalogue(session, tenant_id, enabled_only=False)
+    products = await catalogue(session, tenant_id, enabled_only=False)
     context = _PRODUCTS_PAGE | context | {"products": products}
     return render(request, "console_products.html", principal, status_code, **context)
 
@@ -245,124 +232,6 @@ def _saved(product_id: int) -> Response:
     return RedirectResponse(f"/console/products?saved={product_id}#product-{product_id}", status_code=303)
 
 
-# ---- operators: coupons ----
-
-
-@router.get("/console/coupons")
-async def console_coupons(request: Request, session: DbSession, principal: CurrentPrincipal) -> Response:
-    if not principal.is_authenticated:
-        return RedirectResponse("/login?next=/console/coupons", status_code=303)
-    query = request.query_params
-    issued = {"template": query.get("issued"), "user": query.get("user")} if query.get("issued") else None
-    return await _coupons_page(request, session, principal, added=query.get("added"), issued=issued)
-
-
-@router.post("/console/coupons", dependencies=[CsrfChecked])
-async def console_create_coupon(
-    request: Request, session: DbSession, principal: CurrentPrincipal
-) -> Response:
-    tenant_id = operator_tenant(principal, SHOP)
-    form = {k: str(v) for k, v in (await request.form()).items() if k != "csrf_token"}
-    data, invalid = _validate(CouponTemplateIn, _coupon_fields(form))
-    if data is not None and not await _own_product(session, tenant_id, data.product_id):
-        data, invalid = None, ["product_id"]
-    if data is None:
-        return await _coupons_page(request, session, principal, status_code=422, form=form, invalid=invalid)
-    template = await coupons.do_create_template(session, tenant_id=tenant_id, **data.model_dump())
-    return RedirectResponse(f"/console/coupons?added={template.id}", status_code=303)
-
-
-@router.post("/console/coupons/{template_id}/enabled", dependencies=[CsrfChecked])
-async def console_coupon_enabled(
-    template_id: int, session: DbSession, principal: CurrentPrincipal, enabled: Annotated[bool, Form()]
-) -> Response:
-    """Stop handing a coupon out (or start again); coupons already issued stay valid."""
-    tenant_id = operator_tenant(principal, SHOP)
-    await coupons.do_update_template(session, tenant_id=tenant_id, template_id=template_id, enabled=enabled)
-    return RedirectResponse("/console/coupons", status_code=303)
-
-
-@router.post("/console/coupons/{template_id}/issue", dependencies=[CsrfChecked])
-async def console_issue_coupon(
-    request: Request,
-    template_id: int,
-    session: DbSession,
-    principal: CurrentPrincipal,
-    user_id: Annotated[int, Form(ge=1, le=2**31 - 1)],
-) -> Response:
-    """Hand one coupon to a member of this tenant by their user id."""
-    tenant_id = operator_tenant(principal, SHOP)
-    template = await coupons.get_template(session, tenant_id, template_id)
-    try:
-        async with session.begin_nested():
-            await identity_service.get_membership(session, user_id=user_id, tenant_id=tenant_id)
-            await coupons.do_issue(session, template, user_id=user_id, source="manual")
-    except AppError as exc:  # not a member, holds it already, none left, disabled
-        context = {"error": exc.code, "error_template": template_id}
-        return await _coupons_page(request, session, principal, status_code=exc.status_code, **context)
-    return RedirectResponse(f"/console/coupons?issued={template_id}&user={user_id}", status_code=303)
-
-
-async def _coupons_page(
-    request: Request, session: AsyncSession, principal: Principal, status_code: int = 200, **context: Any
-) -> Response:
-    tenant_id = operator_tenant(principal, SHOP)
-    templates = [_template_view(t) for t in await coupons.list_templates(session, tenant_id)]
-    products = await _catalogue(session, tenant_id, enabled_only=False)
-    names = {p["id"]: p["name"] for p in products}
-    context = _COUPONS_PAGE | context | {"templates": templates, "products": products, "product_names": names}
-    return render(request, "console_coupons.html", principal, status_code, **context)
-
-
-async def _own_product(session: AsyncSession, tenant_id: int, product_id: int | None) -> bool:
-    """None (any product) or a product of this shop: the API does not check the tenant."""
-    if product_id is None:
-        return True
-    try:
-        await catalog.get_product(session, tenant_id, product_id)
-    except AppError:
-        return False
-    return True
-
-
-def _coupon_fields(form: dict[str, str]) -> dict[str, Any]:
-    """The form in the API's terms: yuan become cents, blanks become "not set"."""
-    kind = form.get("kind", "fixed")
-    fields: dict[str, Any] = {
-        "name": form.get("name", ""),
-        "kind": kind,
-        "min_spend_cents": _cents(form.get("min_spend", "") or "0"),
-        "channel": form.get("channel", ""),
-        "per_user": form.get("per_user", "") or 1,
-    }
-    if kind == "percent":
-        fields["percent_off"] = form.get("percent_off", "") or 0
-    else:
-        fields["amount_off_cents"] = _cents(form.get("amount_off", "") or "0")
-    for name in ("product_id", "total", "valid_days"):
-        if form.get(name, "").strip():
-            fields[name] = form[name]
-    if form.get("valid_until", "").strip():
-        fields["valid_until"] = _moment(form["valid_until"], form.get("tz_offset", ""))
-    return fields
-
-
-def _moment(local: str, tz_offset: str) -> datetime | str:
-    """A ``datetime-local`` value ("2026-12-12T20:00") at the browser's offset (minutes west of
-    UTC, as JavaScript's getTimezoneOffset gives it; none: UTC). Anything else is returned as it
-    came, for the schema to refuse."""
-    try:
-        moment = datetime.fromisoformat(local.strip())
-        minutes = int(tz_offset.strip() or 0)
-    except ValueError:
-        return local
-    if moment.tzinfo is not None:
-        return moment
-    if not -18 * 60 <= minutes <= 18 * 60:
-        return local
-    return moment.replace(tzinfo=timezone(-timedelta(minutes=minutes)))
-
-
 # ---- helpers ----
 
 
@@ -372,7 +241,7 @@ async def product_names(
     """Product and SKU names by id (disabled ones too: old orders name them), for order lists."""
     return {
         p["id"]: {"name": p["name"], "skus": {s["id"]: s["name"] for s in p["skus"]}}
-        for p in await _catalogue(session, tenant_id, enabled_only=False)
+        for p in await catalogue(session, tenant_id, enabled_only=False)
         if only is None or p["id"] in only
     }
 
@@ -383,7 +252,7 @@ def render(
     return get_pages(request).render(request, name, {"principal": principal, **context}, status_code)
 
 
-def _cents(yuan: str) -> int | str:
+def cents(yuan: str) -> int | str:
     """Yuan as typed ("69", "69.9", "¥69.00") in cents (6900); anything else is returned as it
     came, for the schema to refuse."""
     text = yuan.strip().lstrip("¥").replace(",", "")
@@ -396,10 +265,10 @@ def _cents(yuan: str) -> int | str:
 
 
 def _sku_fields(name: str, price: str, stock: str) -> dict[str, Any]:
-    return {"name": name, "price_cents": _cents(price), "stock": stock.strip() or 0}
+    return {"name": name, "price_cents": cents(price), "stock": stock.strip() or 0}
 
 
-def _validate(model: type[M], payload: dict[str, Any]) -> tuple[M | None, list[str]]:
+def validate(model: type[M], payload: dict[str, Any]) -> tuple[M | None, list[str]]:
     """The schema's answer: the data, or the names of the fields it refused ("value": the whole)."""
     try:
         return model.model_validate(payload), []
