@@ -215,6 +215,19 @@ class PasswordHashSettings(BaseModel):
     parallelism: int = Field(default=4, ge=1)
 
 
+class AnalyticsSettings(BaseModel):
+    """The DuckDB replica of the event log and the live dashboard's cadence."""
+
+    # A file keeps the replica across restarts (rebuilt from the event log if lost);
+    # ":memory:" rebuilds it at start. Empty: <var_dir>/analytics.duckdb.
+    replica: str = ""
+    sync_seconds: float = Field(default=1.0, gt=0, le=60)
+    # Live viewers are sampled into the log this often (the report's viewer curve).
+    online_sample_seconds: int = Field(default=5, ge=1, le=300)
+    # Alert rules are judged this often for every live show.
+    alert_check_seconds: float = Field(default=2.0, gt=0, le=60)
+
+
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(
         env_prefix="LIVECIRCLE_", env_nested_delimiter="__", env_file=".env", extra="ignore"
@@ -239,6 +252,7 @@ class Settings(BaseSettings):
     commerce: CommerceSettings = CommerceSettings()
     growth: GrowthSettings = GrowthSettings()
     community: CommunitySettings = CommunitySettings()
+    analytics: AnalyticsSettings = AnalyticsSettings()
     password_hash: PasswordHashSettings = PasswordHashSettings()
 
     @model_validator(mode="after")
@@ -253,6 +267,10 @@ class Settings(BaseSettings):
     @property
     def db_url(self) -> str:
         return self.database_url or f"sqlite+aiosqlite:///{(self.var_dir / 'livecircle.db').resolve()}"
+
+    @property
+    def analytics_replica(self) -> str:
+        return self.analytics.replica or str((self.var_dir / "analytics.duckdb").resolve())
 
     @property
     def media_dir(self) -> Path:

@@ -19,6 +19,11 @@ from sqlalchemy import text
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from livecircle import __version__
+from livecircle.analytics.alerts import tasks as alert_tasks
+from livecircle.analytics.report import tasks as report_tasks
+from livecircle.analytics.report.routes import router as report_router
+from livecircle.analytics.routes import router as analytics_router
+from livecircle.analytics.tasks import Analytics, install_tracking
 from livecircle.commerce import tasks as commerce_tasks
 from livecircle.commerce.gate import FlashGate
 from livecircle.commerce.order_routes import router as orders_router
@@ -85,6 +90,7 @@ from livecircle.web.lottery_pages import router as lottery_pages_router
 from livecircle.web.notify_pages import router as notify_pages_router
 from livecircle.web.order_pages import router as order_pages_router
 from livecircle.web.pages import router as pages_router
+from livecircle.web.report_pages import router as report_pages_router
 from livecircle.web.sockets import make_admit
 
 WEB = Path(__file__).parent / "web"
@@ -114,6 +120,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     install_error_handlers(app, render_page=_error_page)
     for router in (
         identity_router,
+        analytics_router,
+        report_router,
         live_router,
         interaction_router,
         poll_router,
@@ -145,6 +153,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         invite_pages_router,
         notify_router,
         notify_pages_router,
+        report_pages_router,
     ):
         app.include_router(router)
     app.mount("/static", StaticFiles(directory=WEB / "static"), name="static")
@@ -164,6 +173,7 @@ async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
     settings: Settings = app.state.settings
     settings.media_dir.mkdir(parents=True, exist_ok=True)
     db = Database(settings.db_url)
+    install_tracking(db)
     hub = _make_hub(settings)
     engine = ChatEngine(db, hub, settings, node_id=await _node_id(settings))
     gateway = Gateway(hub, make_admit(db, settings, engine.pipeline))
@@ -189,6 +199,14 @@ async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
     notify_tasks.register_jobs(runner, settings, app.state.translator)
     notify = app.state.notify = notify_tasks.NotifyWorker(db, settings, app.state.translator, runner)
     app.state.jobs, app.state.flash_gate = runner, gate
+    analytics = app.state.analytics_node = Analytics(db, settings, hub, gateway)
+    app.state.analytics = analytics.store
+    report_tasks.register(db, runner, app.state.analytics)
+    judge = alert_tasks.AlertJudge(
+        db, analytics.store, analytics.shows, every=settings.analytics.alert_check_seconds
+    )
+    analytics.after_sync.append(judge.after_sync)
+    alert_tasks.register_jobs(runner)
     peaks = PeakRecorder(db)
     watch = WatchClock(db, hub, every=settings.realtime.watch_credit_seconds, rules=settings.economy)
     hub.presence_listeners.append(peaks.observe)
@@ -204,6 +222,7 @@ async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
     sweeper = asyncio.create_task(live_tasks.sweep_stale_shows(db, settings), name="stale-show-sweeper")
     runner.start()
     await notify.start()
+    await analytics.start()
     background = [sweeper]
     if gate is not None:
         after = settings.commerce.gate_reconcile_after_seconds
@@ -221,6 +240,7 @@ async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
             task.cancel()
         await runner.stop()
         await notify.stop()
+        await analytics.stop()
         await asyncio.gather(*background, return_exceptions=True)
         if gate is not None:
             await gate.close()

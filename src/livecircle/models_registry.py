@@ -4,6 +4,9 @@ from __future__ import annotations
 
 
 def load_all() -> None:
+    import livecircle.analytics.alerts.models
+    import livecircle.analytics.models
+    import livecircle.analytics.report.models
     import livecircle.commerce.models
     import livecircle.community.discussion.models
     import livecircle.community.models
@@ -17,5 +20,6 @@ def load_all() -> None:
     import livecircle.interaction.polls.models
     import livecircle.interaction.qa.models
     import livecircle.kit.jobs
+    import livecircle.kit.tracking
     import livecircle.live.models
     import livecircle.moderation.models  # noqa: F401

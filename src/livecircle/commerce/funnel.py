@@ -15,8 +15,10 @@ from livecircle.commerce.events import FunnelStepRecorded
 from livecircle.commerce.models import FunnelStep, Payment
 from livecircle.kit.db import dialect_insert
 from livecircle.kit.events import emit
+from livecircle.kit.tracking import track
 
 FUNNEL_KINDS = ("impression", "click", "add", "order", "pay")
+TRACKED = {"impression": "product_impression", "click": "product_click", "add": "cart_add"}
 
 
 async def record(
@@ -48,6 +50,17 @@ async def record(
     if step_id is None:
         return False
     emit(session, FunnelStepRecorded(tenant_id, show_id, product_id, kind, user_id))
+    if kind in TRACKED:  # orders and payments are tracked by the order's own events
+        track(
+            session,
+            TRACKED[kind],
+            event_id=f"funnel:{dedupe[:160]}",
+            tenant_id=tenant_id,
+            user_id=user_id,
+            anon_id=None if user_id else viewer,
+            show_id=show_id,
+            props={"product_id": product_id},
+        )
     return True
 
 

@@ -37,6 +37,8 @@ class Product(Base):
     description: Mapped[str] = mapped_column(Text, default="")
     image_url: Mapped[str] = mapped_column(String(500), default="")
     external_url: Mapped[str | None] = mapped_column(String(500), default=None)
+    # What it is (美妆, 数码, ...): buyers' and clickers' interest tags come from it.
+    category: Mapped[str] = mapped_column(String(40), default="")
     enabled: Mapped[bool] = mapped_column(Boolean, default=True)
     created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
 

@@ -17,6 +17,7 @@ from livecircle.kit import jobs
 from livecircle.kit.clock import utcnow
 from livecircle.kit.errors import BadRequest
 from livecircle.kit.events import emit
+from livecircle.kit.tracking import track
 
 PAY_PATH = "/api/v1/orders/payments/sandbox/{ref}/complete"
 CALLBACK_PATH = "/api/v1/orders/payments/sandbox/callback"
@@ -85,6 +86,16 @@ async def do_settle_payment(session: AsyncSession, notice: PaymentNotice) -> Pay
         .values(status="paid" if notice.status == "paid" else "failed", settled_at=now)
     )
     if cast(CursorResult[Any], settled).rowcount != 1 or notice.status != "paid":
+        if cast(CursorResult[Any], settled).rowcount == 1:  # this notice settled it: a failure
+            track(
+                session,
+                "payment_failed",
+                event_id=f"payment_failed:{payment.id}",
+                tenant_id=payment.tenant_id,
+                show_id=payment.show_id,
+                amount=payment.amount_cents,
+                props={"order_id": payment.order_id},
+            )
         await session.refresh(payment)
         return payment
     if await lifecycle.transition(session, payment.order_id, ("created",), "paid", paid_at=now):

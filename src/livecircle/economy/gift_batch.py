@@ -46,9 +46,11 @@ from livecircle.kit import bulk
 from livecircle.kit.clock import utcnow
 from livecircle.kit.db import dialect_insert_for
 from livecircle.kit.errors import BadRequest, NotFound
+from livecircle.kit.tracking import AnalyticsEvent, event_row
 
 ACCOUNTS = cast(Table, Account.__table__)
 TRANSFERS = cast(Table, Transfer.__table__)
+EVENTS = cast(Table, AnalyticsEvent.__table__)
 ENTRIES = cast(Table, Entry.__table__)
 SPENDING = cast(Table, DailySpend.__table__)
 
@@ -317,6 +319,9 @@ async def _write_transfers(
             for ref, amount in job.legs
         ],
     )
+    await bulk.insert_rows(
+        conn, EVENTS, [_gift_event(job, t) for job, t in zip(jobs, transfer_ids, strict=True)]
+    )
     wallets = sorted({ids[(job.send.tenant_id, job.legs[0][0])] for job in jobs})
     await bulk.update_rows(conn, ACCOUNTS, ["id"], [{"id": w, "balance": balances[w]} for w in wallets])
     senders = sorted({(job.send.tenant_id, job.send.user_id, job.gift.currency) for job in jobs})
@@ -328,6 +333,20 @@ async def _write_transfers(
             {"tenant_id": t, "user_id": u, "day": day, "currency": c, "spent": spent[(t, u, c)]}
             for t, u, c in senders
         ],
+    )
+
+
+def _gift_event(job: Job, transfer_id: int) -> dict[str, Any]:
+    """The analytics event of a committed send, written in the same transaction."""
+    return event_row(
+        "gift",
+        event_id=f"gift:{transfer_id}",
+        tenant_id=job.send.tenant_id,
+        user_id=job.send.user_id,
+        room_id=job.send.room_id,
+        show_id=job.send.show_id,
+        amount=job.total,
+        props={"gift_id": job.gift.id, "count": job.send.count, "currency": job.gift.currency},
     )
 
 

@@ -32,6 +32,7 @@ from livecircle.identity.deps import CurrentUser
 from livecircle.identity.schemas import Principal
 from livecircle.kit.clock import utcnow
 from livecircle.kit.deps import AppSettings, DbSession
+from livecircle.kit.tracking import track
 
 router = APIRouter(prefix="/api/v1", tags=["points"])
 ItemId = Annotated[int, Path(ge=1, le=2**31 - 1)]
@@ -98,6 +99,11 @@ async def shared(
     key = f"share:{user_id}:{data.target}:{utcnow().date().isoformat()}"
     earned = await points.do_earn(
         session, settings.economy, tenant_id=tenant_id, user_id=user_id, rule="share", key=key
+    )
+    kind, _, ref = data.target.partition(":")
+    show_id = int(ref) if kind == "show" and ref.isdigit() and len(ref) < 10 else None
+    track(
+        session, "share", tenant_id=tenant_id, user_id=user_id, show_id=show_id, props={"target": data.target}
     )
     return EarnedOut.model_validate(earned)
 

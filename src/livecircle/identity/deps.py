@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hmac
+import re
 from typing import Annotated
 
 from fastapi import Depends, Request
@@ -19,6 +20,10 @@ from livecircle.kit.errors import Unauthenticated
 
 SESSION_COOKIE = "lc_session"
 CSRF_COOKIE = "lc_csrf"
+# The pages' long-lived random device id; API clients may send it as X-Device-Id.
+DEVICE_COOKIE = "lc_device"
+DEVICE_HEADER = "x-device-id"
+DEVICE_ID = re.compile(r"[A-Za-z0-9_-]{8,64}")
 CSRF_HEADER = "x-csrf-token"
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 
@@ -117,3 +122,9 @@ CurrentUser = Annotated[Principal, Depends(require_user)]
 CsrfChecked = Depends(check_csrf)
 
 __all__ = ["AppSettings", "CsrfChecked", "CurrentPrincipal", "CurrentUser", "DbSession"]
+
+
+def device_of(request: Request) -> str | None:
+    """The client's well-formed device id (header or cookie), else None."""
+    device = request.headers.get(DEVICE_HEADER) or request.cookies.get(DEVICE_COOKIE) or ""
+    return device if DEVICE_ID.fullmatch(device) else None

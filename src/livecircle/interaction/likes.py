@@ -11,17 +11,23 @@ from __future__ import annotations
 
 import time
 from collections import defaultdict
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
+from livecircle.kit import tracking
 from livecircle.kit.background import Periodic
 from livecircle.kit.db import Database
 from livecircle.live import service as live_service
 from livecircle.realtime.hub import Hub
 
+Liker = tuple[int | None, str | None]  # (user id, anonymous id)
+
 
 @dataclass(slots=True)
 class _Room:
+    room_id: int
     show_id: int
+    tenant_id: int
+    taps: dict[Liker, int] = field(default_factory=dict)  # since the last write, per viewer
     to_publish: int = 0
     to_store: int = 0
     stored_total: int = 0
@@ -39,12 +45,13 @@ class LikeCounter:
         self._last_persist = time.monotonic()
         self._loop = Periodic("like-counter", interval, self._step, final=self.persist)
 
-    def add(self, room_id: int, show_id: int, count: int) -> None:
+    def add(self, room_id: int, show_id: int, count: int, *, tenant_id: int, liker: Liker) -> None:
         room = self.rooms.get(room_id)
         if room is None or room.show_id != show_id:
-            room = self.rooms[room_id] = _Room(show_id=show_id)
+            room = self.rooms[room_id] = _Room(room_id=room_id, show_id=show_id, tenant_id=tenant_id)
         room.to_publish += count
         room.to_store += count
+        room.taps[liker] = room.taps.get(liker, 0) + count
 
     def allow(self, conn_key: int, count: int, per_second: int) -> int:
         """How many of ``count`` likes one connection may add this second (taps beyond are dropped)."""
@@ -84,14 +91,20 @@ class LikeCounter:
 
     async def _persist_room(self, room: _Room) -> None:
         count, room.to_store = room.to_store, 0
+        taps, room.taps = room.taps, {}
         try:
             async with self.db.unit_of_work() as session:
                 room.stored_total = await live_service.do_add_likes(
                     session, show_id=room.show_id, count=count
                 )
+                await tracking.insert_rows(
+                    session, [_like_event(room, liker, n) for liker, n in taps.items()]
+                )
             room.loaded = True
         except Exception:
             room.to_store += count  # keep them for the next attempt
+            for liker, n in taps.items():
+                room.taps[liker] = room.taps.get(liker, 0) + n
             raise
 
     async def _step(self) -> None:
@@ -99,3 +112,17 @@ class LikeCounter:
         if time.monotonic() - self._last_persist >= self.persist_every:
             self._last_persist = time.monotonic()
             await self.persist()
+
+
+def _like_event(room: _Room, liker: Liker, taps: int) -> tracking.Row:
+    """One viewer's taps since the last write, stored with the show's new total."""
+    user_id, anon_id = liker
+    return tracking.event_row(
+        "like",
+        tenant_id=room.tenant_id,
+        user_id=user_id,
+        anon_id=anon_id,
+        room_id=room.room_id,
+        show_id=room.show_id,
+        amount=taps,
+    )

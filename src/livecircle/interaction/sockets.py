@@ -54,7 +54,8 @@ def make_ops(
         room = await pipeline.room(viewer.principal, viewer.room_id)
         granted = engine.likes.allow(id(conn), count, likes_per_second)
         if room.show_id is not None and granted:
-            engine.likes.add(room.room_id, room.show_id, granted)
+            liker = (viewer.principal.user_id, None if viewer.principal.user_id else viewer.anon_id)
+            engine.likes.add(room.room_id, room.show_id, granted, tenant_id=viewer.tenant_id, liker=liker)
 
     async def delete(conn: Connection, message: dict[str, Any]) -> None:
         viewer: RoomViewer = conn.context

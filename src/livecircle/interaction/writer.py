@@ -15,6 +15,7 @@ from typing import Any
 from sqlalchemy import insert
 
 from livecircle.interaction.models import ChatMessage, Mention
+from livecircle.kit import tracking
 from livecircle.kit.background import Periodic
 from livecircle.kit.db import Database
 
@@ -74,8 +75,25 @@ class ChatWriter:
                     await session.execute(insert(ChatMessage), batch)
                     if mentions:
                         await session.execute(insert(Mention), mentions)
+                    await tracking.insert_rows(
+                        session, [_chat_event(r) for r in batch if r["kind"] == "chat"]
+                    )
                 del self.pending[: len(batch)]
                 if self.on_stored is not None:
                     self.on_stored(batch)
                 self.written += len(batch)
                 self.batches += 1
+
+
+def _chat_event(row: dict[str, Any]) -> dict[str, Any]:
+    """A viewer's danmaku line as an analytics event, stored with the line itself."""
+    return tracking.event_row(
+        "chat",
+        event_id=f"chat:{row['id']}",
+        ts=row["created_at"],
+        tenant_id=row["tenant_id"],
+        user_id=row["user_id"],
+        room_id=row["room_id"],
+        show_id=row["show_id"],
+        props={"status": row["status"], "length": len(row["text"])},
+    )

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import weakref
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from datetime import datetime
 from typing import Any
@@ -81,6 +81,8 @@ class Database:
         self.engine = make_engine(url)
         self.bus = bus or EventBus()
         self.sessionmaker = async_sessionmaker(self.engine, expire_on_commit=False)
+        # Work done inside the transaction just before it commits (the analytics outbox).
+        self.before_commit: list[Callable[[AsyncSession], Awaitable[None]]] = []
 
     @asynccontextmanager
     async def unit_of_work(self) -> AsyncIterator[AsyncSession]:
@@ -88,6 +90,8 @@ class Database:
         async with self.sessionmaker() as session:
             try:
                 yield session
+                for hook in self.before_commit:
+                    await hook(session)
                 await session.commit()
             except BaseException:
                 await session.rollback()

@@ -30,6 +30,8 @@ class Room(Base):
     title: Mapped[str] = mapped_column(String(120))
     description: Mapped[str] = mapped_column(Text, default="")
     visibility: Mapped[str] = mapped_column(String(16), default="public")
+    # What the room is about (美妆, 数码, ...): viewers' interest tags come from it.
+    category: Mapped[str] = mapped_column(String(40), default="")
     # None once revoked: nothing can publish until a new key is issued.
     stream_key: Mapped[str | None] = mapped_column(String(64), unique=True, default=None)
     key_rotated_at: Mapped[datetime | None] = mapped_column(UtcDateTime, default=None)

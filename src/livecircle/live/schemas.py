@@ -87,3 +87,6 @@ class RoomViewer:
     principal: Principal
     room_id: int
     tenant_id: int
+    # The browser's anonymous id (cookie), so a viewer's events merge into their account
+    # when they sign up; a fresh one per socket when the client sends none.
+    anon_id: str | None = None

@@ -164,6 +164,16 @@ async def get_live_show(session: AsyncSession, room_id: int) -> Show | None:
     )
 
 
+async def live_show_ids(session: AsyncSession) -> dict[int, tuple[int, int]]:
+    """Every live show: room id → (show id, tenant id)."""
+    rows = await session.execute(
+        select(Show.room_id, Show.id, Room.tenant_id)
+        .join(Room, Room.id == Show.room_id)
+        .where(Show.status == ShowStatus.LIVE.value)
+    )
+    return {room_id: (show_id, tenant_id) for room_id, show_id, tenant_id in rows}
+
+
 async def get_current_show(session: AsyncSession, room_id: int) -> Show | None:
     """The live show, else the next scheduled one, else the latest ended one."""
     live = await get_live_show(session, room_id)

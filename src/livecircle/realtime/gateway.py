@@ -35,6 +35,7 @@ class Admission:
 
 Admit = Callable[[WebSocket, str], Awaitable[Admission]]
 OpHandler = Callable[[Connection, dict[str, Any]], Awaitable[None]]
+ConnectionHook = Callable[[Connection], None]
 
 
 class BadFrame(AppError):
@@ -61,6 +62,9 @@ class Gateway:
         self.hub = hub
         self.admit = admit
         self.ops: dict[str, OpHandler] = {"ping": self._pong}
+        # Told of every admitted connection when it opens and when it closes (must not block).
+        self.on_open: list[ConnectionHook] = []
+        self.on_close: list[ConnectionHook] = []
 
     def register(self, op: str, handler: OpHandler) -> None:
         self.ops[op] = handler
@@ -83,14 +87,24 @@ class Gateway:
             max_buffer_bytes=self.hub.max_buffer_bytes,
         )
         writer = asyncio.create_task(conn.write_loop())
-        await self._welcome(conn, admission, ws.query_params.get("last_event_id", "")[:64])
+        self._tell(self.on_open, conn)
         try:
+            await self._welcome(conn, admission, ws.query_params.get("last_event_id", "")[:64])
             await self._read_loop(conn)
         finally:
+            self._tell(self.on_close, conn)
             self.hub.leave(conn)
             writer.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await writer
+
+    @staticmethod
+    def _tell(hooks: list[ConnectionHook], conn: Connection) -> None:
+        for hook in hooks:
+            try:
+                hook(conn)
+            except Exception:
+                log.exception("connection hook %r failed", hook)
 
     async def _welcome(self, conn: Connection, admission: Admission, last_event_id: str) -> None:
         """Hello first. A reconnect (``last_event_id``) then gets exactly the events it missed,

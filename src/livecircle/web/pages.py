@@ -58,7 +58,8 @@ async def room_page(
     room = await live_service.access_room(session, principal, room_id)
     state = await room_state(session, room)
     can_manage = room.owner_id == principal.user_id or principal.has_role(room.tenant_id, Role.OPERATOR)
-    return _render(
+    client, new = invite_pages.page_client(request)  # the device id: anonymous viewing merges on sign-up
+    page = _render(
         request,
         "room.html",
         principal,
@@ -68,6 +69,7 @@ async def room_page(
         shop_show_id=await commerce_pages.shop_show_id(session, room.id),
         max_quantity=settings.commerce.max_quantity,
     )
+    return invite_pages.keep_device(page, client, new, settings)
 
 
 @router.get("/console")

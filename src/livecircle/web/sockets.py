@@ -16,6 +16,7 @@ from typing import Any
 from starlette.websockets import WebSocket
 
 from livecircle.config import Settings
+from livecircle.growth.invites.deps import DEVICE_COOKIE, DEVICE_HEADER, DEVICE_ID, new_device
 from livecircle.identity.deps import SESSION_COOKIE, resolve_principal
 from livecircle.identity.schemas import ANONYMOUS, Principal
 from livecircle.interaction import policy as chat_policy
@@ -125,7 +126,9 @@ def make_admit(db: Database, settings: Settings, pipeline: ChatPipeline) -> Admi
         fresh = [e for e in pipeline.recent_events(room.id) if e["id"] > snapshot.newest_chat_id]
         chat = [*snapshot.hello["chat"], *fresh][-settings.realtime.history_size :]
         hello = {**snapshot.hello, "me": identity, "chat": chat}
-        viewer = RoomViewer(principal=principal, room_id=room.id, tenant_id=room.tenant_id)
+        viewer = RoomViewer(
+            principal=principal, room_id=room.id, tenant_id=room.tenant_id, anon_id=_device(ws)
+        )
         pipeline.warm(principal, room.id)
         return Admission(channel=f"room:{room.id}", identity=identity, context=viewer, hello=hello)
 
@@ -154,3 +157,11 @@ async def _principal(db: Database, ws: WebSocket, room_id: int) -> tuple[Princip
         "banned": kind == "ban",
         "muted_until": until.isoformat() if kind == "mute" and until else None,
     }
+
+
+def _device(ws: WebSocket) -> str:
+    """The browser's device id (cookie or header, as the pages know it), else one for this socket."""
+    sent = (
+        ws.headers.get(DEVICE_HEADER) or ws.cookies.get(DEVICE_COOKIE) or ws.query_params.get("device") or ""
+    )
+    return sent if DEVICE_ID.fullmatch(sent) else "s-" + new_device()

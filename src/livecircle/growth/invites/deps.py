@@ -14,7 +14,7 @@ from fastapi import Depends, Request, Response
 DEVICE_COOKIE = "lc_device"
 DEVICE_HEADER = "x-device-id"
 DEVICE_DAYS = 400  # browsers cap cookie lifetimes near this
-_DEVICE_ID = re.compile(r"[A-Za-z0-9_-]{8,64}")
+DEVICE_ID = re.compile(r"[A-Za-z0-9_-]{8,64}")
 
 
 @dataclass(frozen=True, slots=True)
@@ -26,7 +26,7 @@ class Client:
 def client_of(request: Request) -> Client:
     device = request.headers.get(DEVICE_HEADER) or request.cookies.get(DEVICE_COOKIE) or ""
     ip = request.client.host if request.client else None
-    return Client(ip=ip[:64] if ip else None, device=device if _DEVICE_ID.fullmatch(device) else None)
+    return Client(ip=ip[:64] if ip else None, device=device if DEVICE_ID.fullmatch(device) else None)
 
 
 async def get_client(request: Request) -> Client:

@@ -1,0 +1,204 @@
+"""A columnar replica of the event table in DuckDB, for every aggregate we show.
+
+The database (SQLite or PostgreSQL) is the durable, shared event log; each node keeps a
+DuckDB replica and copies new rows in by ``seq`` every second. On PostgreSQL two
+transactions can commit out of ``seq`` order, so each sync re-reads from the cursor the
+replica had ``REREAD_SECONDS`` ago and skips rows it holds already (by ``seq``): a row
+that commits up to that late is still copied, and none is copied twice.
+
+DuckDB is synchronous and single-writer: every call runs in one worker thread, in turn,
+on the store's own connection (``await store.run(fn)``).
+
+Replica schema (the contract every query in ``analytics`` reads):
+
+    events(seq BIGINT, event_id VARCHAR, ts TIMESTAMP -- UTC, tenant_id INTEGER,
+           type VARCHAR, user_id BIGINT, anon_id VARCHAR, room_id BIGINT,
+           show_id BIGINT, amount BIGINT, props VARCHAR -- JSON text)
+    identities(anon_id VARCHAR, user_id BIGINT)   -- anonymous id → account (merge)
+    person_events: events plus person_id = the account (own or merged), or NULL,
+                   and viewer = person_id as text, or 'a:' || anon_id
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections import deque
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from datetime import datetime
+from pathlib import Path
+from typing import Any, TypeVar
+
+import duckdb
+import numpy as np
+import orjson
+from sqlalchemy import select
+
+from livecircle.analytics.models import AnonIdentity
+from livecircle.kit.db import Database
+from livecircle.kit.tracking import AnalyticsEvent
+
+log = logging.getLogger(__name__)
+T = TypeVar("T")
+
+REREAD_SECONDS = 10.0
+SYNC_BATCH = 50_000
+
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS events (
+    seq BIGINT, event_id VARCHAR, ts TIMESTAMP, tenant_id INTEGER, type VARCHAR,
+    user_id BIGINT, anon_id VARCHAR, room_id BIGINT, show_id BIGINT, amount BIGINT,
+    props VARCHAR
+);
+CREATE TABLE IF NOT EXISTS identities (anon_id VARCHAR PRIMARY KEY, user_id BIGINT);
+CREATE OR REPLACE VIEW person_events AS
+    SELECT e.*, coalesce(e.user_id, i.user_id) AS person_id,
+           coalesce(CAST(coalesce(e.user_id, i.user_id) AS VARCHAR), 'a:' || e.anon_id) AS viewer
+    FROM events e LEFT JOIN identities i ON e.user_id IS NULL AND i.anon_id = e.anon_id;
+"""
+COLUMNS = ("seq", "event_id", "ts", "tenant_id", "type", "user_id", "anon_id", "room_id", "show_id", "amount")
+
+
+def connect(path: str = ":memory:") -> duckdb.DuckDBPyConnection:
+    """A DuckDB connection with the replica schema (``:memory:`` or a file)."""
+    if path != ":memory:":
+        Path(path).parent.mkdir(parents=True, exist_ok=True)
+    con = duckdb.connect(path)
+    con.execute("SET TimeZone = 'UTC'").fetchall()
+    for statement in filter(str.strip, SCHEMA.split(";")):
+        con.execute(statement).fetchall()
+    return con
+
+
+def load_rows(con: duckdb.DuckDBPyConnection, rows: list[dict[str, Any]]) -> int:
+    """Append event rows (dicts with the replica's columns) the replica does not hold yet."""
+    if not rows:
+        return 0
+    batch = {name: _column(name, [row[name] for row in rows]) for name in COLUMNS}
+    batch["props"] = np.array([_props_text(row["props"]) for row in rows], dtype=object)
+    low = int(batch["seq"].min())
+    con.register("incoming", batch)
+    try:
+        before = _count(con)
+        con.execute(
+            "INSERT INTO events SELECT * FROM incoming "
+            "WHERE seq NOT IN (SELECT seq FROM events WHERE seq >= ?)",
+            [low],
+        ).fetchall()
+        return _count(con) - before
+    finally:
+        con.unregister("incoming")
+
+
+class EventStore:
+    """This node's replica, kept in step with the event table by ``sync``."""
+
+    def __init__(self, db: Database, path: str = ":memory:") -> None:
+        self.db = db
+        self.path = path
+        self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="duckdb")
+        self._con = self._open(path)
+        self._lock = asyncio.Lock()
+        self._marks: deque[tuple[float, int]] = deque()
+        self._identity_cursor = 0
+        self.synced_at = 0.0
+
+    @staticmethod
+    def _open(path: str) -> duckdb.DuckDBPyConnection:
+        try:
+            return connect(path)
+        except duckdb.IOException:
+            # Another process on this machine holds the file: a replica in memory is as good.
+            log.warning("analytics replica %s is locked; keeping this node's replica in memory", path)
+            return connect(":memory:")
+
+    async def run(self, fn: Callable[[duckdb.DuckDBPyConnection], T]) -> T:
+        """Run ``fn(connection)`` on the DuckDB thread."""
+        loop = asyncio.get_running_loop()
+        return await loop.run_in_executor(self._executor, _on_cursor, self._con, fn)
+
+    async def sync(self) -> int:
+        """Copy rows committed since the last sync; returns how many were new."""
+        async with self._lock:
+            copied = 0
+            while True:
+                cursor = await self.run(_max_seq)
+                rows = await self._read_since(self._reread_from(cursor))
+                copied += await self.run(lambda con, batch=rows: load_rows(con, batch))  # type: ignore[misc]
+                if len(rows) < SYNC_BATCH:
+                    break
+            await self._sync_identities()
+            self.synced_at = time.monotonic()
+            return copied
+
+    def _reread_from(self, cursor: int) -> int:
+        now = time.monotonic()
+        self._marks.append((now, cursor))
+        while len(self._marks) > 1 and self._marks[1][0] <= now - REREAD_SECONDS:
+            self._marks.popleft()
+        return min(self._marks[0][1], cursor)
+
+    async def _read_since(self, low: int) -> list[dict[str, Any]]:
+        table = AnalyticsEvent.__table__
+        async with self.db.sessionmaker() as session:
+            result = await session.execute(
+                select(table).where(table.c.seq > low).order_by(table.c.seq).limit(SYNC_BATCH)
+            )
+            return [dict(row._mapping) for row in result]
+
+    async def _sync_identities(self) -> None:
+        async with self.db.sessionmaker() as session:
+            result = await session.execute(
+                select(AnonIdentity.id, AnonIdentity.anon_id, AnonIdentity.user_id)
+                .where(AnonIdentity.id > self._identity_cursor)
+                .order_by(AnonIdentity.id)
+            )
+            links = result.all()
+        if not links:
+            return
+        self._identity_cursor = int(links[-1][0])
+        pairs = [(anon, int(user)) for _, anon, user in links]
+        await self.run(lambda con: con.executemany("INSERT OR REPLACE INTO identities VALUES (?, ?)", pairs))
+
+    async def close(self) -> None:
+        def shut(con: duckdb.DuckDBPyConnection) -> None:
+            con.close()
+
+        await self.run(shut)
+        self._executor.shutdown(wait=True)
+
+
+def _on_cursor(con: duckdb.DuckDBPyConnection, fn: Callable[[duckdb.DuckDBPyConnection], T]) -> T:
+    """Each call on its own cursor: a result one call leaves unread cannot block the next."""
+    cursor = con.cursor()
+    try:
+        return fn(cursor)
+    finally:
+        cursor.close()
+
+
+def _max_seq(con: duckdb.DuckDBPyConnection) -> int:
+    return int(con.execute("SELECT coalesce(max(seq), 0) FROM events").fetchall()[0][0])
+
+
+def _count(con: duckdb.DuckDBPyConnection) -> int:
+    return int(con.execute("SELECT count(*) FROM events").fetchall()[0][0])
+
+
+def _column(name: str, values: list[Any]) -> np.ndarray[Any, Any]:
+    if name == "ts":
+        return np.array([_naive_utc(value) for value in values], dtype="datetime64[us]")
+    if name in ("seq", "tenant_id"):
+        return np.array(values, dtype=np.int64)
+    # Text and nullable integers: an object column keeps None as NULL and ints exact.
+    return np.array(values, dtype=object)
+
+
+def _naive_utc(value: datetime) -> datetime:
+    return value.replace(tzinfo=None) if value.tzinfo is not None else value
+
+
+def _props_text(props: Any) -> str:
+    return orjson.dumps(props or {}).decode()
