@@ -83,6 +83,7 @@ from livecircle.realtime.redis_broker import RedisBroker
 from livecircle.web.commerce_pages import router as commerce_pages_router
 from livecircle.web.community_pages import router as community_pages_router
 from livecircle.web.coupon_pages import router as coupon_pages_router
+from livecircle.web.dashboard_pages import router as dashboard_pages_router
 from livecircle.web.discussion_pages import router as discussion_pages_router
 from livecircle.web.economy_pages import router as economy_pages_router
 from livecircle.web.invite_pages import router as invite_pages_router
@@ -142,6 +143,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         delivery_router,
         hooks_router,
         pages_router,
+        dashboard_pages_router,
         commerce_pages_router,
         coupon_pages_router,
         order_pages_router,
