@@ -23,6 +23,9 @@ from livecircle.analytics.alerts import tasks as alert_tasks
 from livecircle.analytics.report import tasks as report_tasks
 from livecircle.analytics.report.routes import router as report_router
 from livecircle.analytics.routes import router as analytics_router
+from livecircle.analytics.segments.routes import router as segments_router
+from livecircle.analytics.tags import tasks as tag_tasks
+from livecircle.analytics.tags.routes import router as tags_router
 from livecircle.analytics.tasks import Analytics, install_tracking
 from livecircle.commerce import tasks as commerce_tasks
 from livecircle.commerce.gate import FlashGate
@@ -92,6 +95,7 @@ from livecircle.web.notify_pages import router as notify_pages_router
 from livecircle.web.order_pages import router as order_pages_router
 from livecircle.web.pages import router as pages_router
 from livecircle.web.report_pages import router as report_pages_router
+from livecircle.web.segment_pages import router as segment_pages_router
 from livecircle.web.sockets import make_admit
 
 WEB = Path(__file__).parent / "web"
@@ -122,6 +126,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     for router in (
         identity_router,
         analytics_router,
+        segments_router,
+        tags_router,
+        segment_pages_router,
         report_router,
         live_router,
         interaction_router,
@@ -203,6 +210,7 @@ async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
     app.state.jobs, app.state.flash_gate = runner, gate
     analytics = app.state.analytics_node = Analytics(db, settings, hub, gateway)
     app.state.analytics = analytics.store
+    tag_tasks.register_jobs(runner, analytics.store)
     report_tasks.register(db, runner, app.state.analytics)
     judge = alert_tasks.AlertJudge(
         db, analytics.store, analytics.shows, every=settings.analytics.alert_check_seconds

@@ -7,6 +7,7 @@ def load_all() -> None:
     import livecircle.analytics.alerts.models
     import livecircle.analytics.models
     import livecircle.analytics.report.models
+    import livecircle.analytics.tags.models
     import livecircle.commerce.models
     import livecircle.community.discussion.models
     import livecircle.community.models
