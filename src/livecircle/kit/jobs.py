@@ -91,10 +91,17 @@ class JobRunner:
         self.max_attempts = max_attempts
         self.backoff_seconds = backoff_seconds
         self.handlers: dict[str, Handler] = {}
+        self.leases: dict[str, float] = {}
         self._task: asyncio.Task[None] | None = None
 
-    def register(self, name: str, handler: Handler) -> None:
+    def register(self, name: str, handler: Handler, *, lease_seconds: float | None = None) -> None:
+        """``lease_seconds``: a long job (a report, a tagging run). It is claimed for that
+        long in a short transaction, then runs in a transaction of its own that also marks it
+        done: the batch's transaction (and on SQLite the one writer) is not held meanwhile.
+        A node that dies mid-run leaves the claim to expire, and the job runs again."""
         self.handlers[name] = handler
+        if lease_seconds is not None:
+            self.leases[name] = lease_seconds
 
     def start(self) -> None:
         self._task = asyncio.create_task(self._loop(), name="job-runner")
@@ -118,7 +125,56 @@ class JobRunner:
     async def run_due(self, now: datetime | None = None) -> int:
         """Run the jobs due at ``now``; returns how many were taken."""
         now = now or utcnow()
-        due = (Job.state == "pending") & (Job.run_at <= now) & Job.name.in_(list(self.handlers))
+        short = [name for name in self.handlers if name not in self.leases]
+        taken = await self._run_batch(now, short) if short else 0
+        if self.leases:
+            taken += await self._run_leased(now)
+        return taken
+
+    async def _run_leased(self, now: datetime) -> int:
+        due = (Job.state == "pending") & (Job.run_at <= now) & Job.name.in_(list(self.leases))
+        async with self.db.unit_of_work() as session:
+            if await session.scalar(select(Job.id).where(due).limit(1)) is None:
+                return 0
+            await one_sqlite_writer(session)
+            job = await session.scalar(
+                select(Job).where(due).order_by(Job.run_at, Job.id).limit(1).with_for_update(skip_locked=True)
+            )
+            if job is None:
+                return 0
+            job.attempts += 1
+            job.run_at = now + timedelta(seconds=self.leases[job.name])
+            claimed = (job.id, job.name, dict(job.payload), job.attempts)
+        job_id, name, payload, attempts = claimed
+        try:
+            async with self.db.unit_of_work() as session:
+                await self.handlers[name](session, payload)
+                await session.execute(
+                    update(Job)
+                    .where(Job.id == job_id, Job.state == "pending")
+                    .values(state="done", done_at=utcnow())
+                )
+        except Exception as exc:
+            log.exception("job %s (%s) failed", job_id, name)
+            await self._failed(job_id, attempts, exc, now)
+        return 1
+
+    async def _failed(self, job_id: int, attempts: int, exc: Exception, now: datetime) -> None:
+        retry_at = now + timedelta(seconds=self.backoff_seconds * 2 ** (attempts - 1))
+        async with self.db.unit_of_work() as session:
+            await one_sqlite_writer(session)
+            await session.execute(
+                update(Job)
+                .where(Job.id == job_id, Job.state == "pending")
+                .values(
+                    last_error=f"{type(exc).__name__}: {exc}"[:2000],
+                    state="failed" if attempts >= self.max_attempts else "pending",
+                    run_at=retry_at,
+                )
+            )
+
+    async def _run_batch(self, now: datetime, names: list[str]) -> int:
+        due = (Job.state == "pending") & (Job.run_at <= now) & Job.name.in_(names)
         async with self.db.unit_of_work() as session:
             # Most passes find nothing: ask first, so an idle pass never queues for SQLite's writer.
             if await session.scalar(select(Job.id).where(due).limit(1)) is None:

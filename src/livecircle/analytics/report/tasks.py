@@ -20,6 +20,8 @@ from livecircle.live.events import ShowEnded
 JOB = "analytics.build_report"
 # Viewers' last events (their sockets closing, the last like tick) arrive just after the end.
 REPORT_DELAY_SECONDS = 2.0
+# A build takes seconds (up to ~10 s beside 10M events); a claim older than this is retried.
+LEASE_SECONDS = 120.0
 
 
 def job_key(show_id: int) -> str:
@@ -46,4 +48,4 @@ def register(db: Database, runner: JobRunner, store: EventStore) -> None:
             return
 
     db.before_commit.append(schedule_reports)
-    runner.register(JOB, build)
+    runner.register(JOB, build, lease_seconds=LEASE_SECONDS)

@@ -19,4 +19,4 @@ def register_jobs(runner: JobRunner, store: EventStore) -> None:
         await service.do_run_tags(session, store, tenant_id=tenant_id, as_of=now)
         await service.schedule_next_run(session, tenant_id=tenant_id, after=now)
 
-    runner.register(service.RUN_JOB, run)
+    runner.register(service.RUN_JOB, run, lease_seconds=600.0)  # long: the writer is not held meanwhile
