@@ -13,7 +13,6 @@ from alembic import op
 
 import livecircle.kit.db
 
-
 revision = "0014"
 down_revision = "0013"
 branch_labels = None
