@@ -162,3 +162,39 @@ async def test_a_mute_on_one_node_holds_at_once_on_the_other(nodes: list[str]) -
         await next_event(on_b, "moderation", timeout=3)
         await on_b.send(orjson.dumps({"op": "chat", "text": "禁言后"}).decode())
         assert (await next_event(on_b, "error"))["code"] == "muted"
+
+
+async def test_both_nodes_dashboards_agree_and_count_every_node_s_viewers(nodes: list[str]) -> None:
+    """Events from both nodes reach PostgreSQL's log; each node's replica reads them all, so
+    the dashboards agree; the online samples hold the total over the nodes, once per slot."""
+    node_a, node_b = nodes
+    host = await token(node_a, "host@demo.livecircle.local")
+    headers = {"Authorization": f"Bearer {host}"}
+    async with httpx.AsyncClient(base_url=node_a) as client:
+        key = (await client.get("/api/v1/rooms/1/stream-key", headers=headers)).json()["stream_key"]
+        form = {"app": "ingest", "call": "publish", "addr": "127.0.0.1", "name": key, "type": "live"}
+        assert (await client.post("/hooks/rtmp/publish", data=form)).status_code == 302
+        show_id = (await client.get("/api/v1/rooms/1/state")).json()["show"]["id"]
+    devices = [f"node-device-{n}-{os.getpid()}" for n in range(3)]
+    async with (
+        ws(node_a, 1, f"?device={devices[0]}") as on_a,
+        ws(node_b, 1, f"?device={devices[1]}") as on_b,
+        ws(node_b, 1, f"?device={devices[2]}") as also_b,
+    ):
+        for conn, taps in ((on_a, 7), (on_b, 5), (also_b, 4)):
+            await next_event(conn, "hello")
+            await conn.send(orjson.dumps({"op": "like", "count": taps}).decode())
+        boards: list[dict[str, Any]] = []
+        for _ in range(100):  # samples every 5 s, replicas every second
+            boards = []
+            for node in nodes:
+                async with httpx.AsyncClient(base_url=node) as client:
+                    answer = await client.get(f"/api/v1/shows/{show_id}/dashboard", headers=headers)
+                    boards.append(answer.json()["figures"])
+            mine = [b for b in boards if b["like_taps"] >= 16 and b["online"] >= 3]
+            if len(mine) == 2 and boards[0] == boards[1]:
+                break
+            await asyncio.sleep(0.2)
+        assert boards[0] == boards[1], boards
+        assert boards[0]["online"] == 3  # the total over both nodes, not one node's share
+        assert boards[0]["likes"] >= 3
