@@ -6,6 +6,8 @@ rows, and an alert rule fires, is delivered signed, and its suggested action run
 from __future__ import annotations
 
 import asyncio
+import csv
+import io
 import time
 import uuid
 from collections import defaultdict
@@ -17,6 +19,7 @@ import websockets
 from sqlalchemy import select
 
 from livecircle.analytics.models import AnonIdentity
+from livecircle.identity import service as identity_service
 from livecircle.identity.schemas import Role
 from livecircle.kit import webhooks
 from livecircle.kit.tracking import AnalyticsEvent
@@ -35,7 +38,7 @@ async def show_events(server: RunningServer, show_id: int) -> list[AnalyticsEven
 async def identities(server: RunningServer) -> dict[str, int]:
     async with server.db.sessionmaker() as session:
         rows = await session.execute(select(AnonIdentity.anon_id, AnonIdentity.user_id))
-        return dict(rows.tuples())
+        return {str(anon): int(user) for anon, user in rows.all()}
 
 
 async def wait_until(check: Any, timeout: float = 10.0) -> Any:
@@ -251,3 +254,60 @@ async def test_a_quiet_show_raises_the_interaction_alert_signed_and_its_action_r
         assert len(acks) == 1
         assert acks[0].amount is not None
         assert 0 <= acks[0].amount < 30
+
+
+async def test_the_data_overview_and_every_analytics_table_exports(
+    server: RunningServer, client: httpx.AsyncClient, host: Account, viewer: Account
+) -> None:
+    operator = await make_account(server, role=Role.OPERATOR)
+    room = await make_room(client, host, title="总览直播间")
+    show_id = await go_live(client, host, room["id"])
+    async with sock(server, room["id"], viewer) as ws:
+        await ws.send(orjson.dumps({"op": "chat", "text": "第一条"}).decode())
+
+        async def chatted() -> list[dict[str, Any]] | None:
+            rows = (await client.get("/api/v1/analytics/trends?days=2", headers=operator.headers)).json()
+            return rows if rows and rows[-1]["chat"] >= 1 and rows[-1]["view_start"] >= 1 else None
+
+        rows = await wait_until(chatted)
+    await server.app.state.analytics.sync()
+    rows = (await client.get("/api/v1/analytics/trends?days=2", headers=operator.headers)).json()
+    day = rows[-1]["day"]
+    async with server.db.sessionmaker() as session:
+        tenant_id = (await identity_service.get_tenant_by_slug(session, "demo")).id
+        today = [
+            e
+            for e in await session.scalars(
+                select(AnalyticsEvent).where(AnalyticsEvent.tenant_id == tenant_id)
+            )
+            if e.ts.date().isoformat() == day
+        ]
+    links = await identities(server)
+    people = {
+        e.user_id or links.get(e.anon_id or "") or f"a:{e.anon_id}" for e in today if e.user_id or e.anon_id
+    }
+    assert rows[-1]["chat"] == sum(e.type == "chat" for e in today)
+    assert rows[-1]["active"] == len(people)
+    csv_rows = list(
+        csv.reader(
+            io.StringIO(
+                (
+                    await client.get("/api/v1/analytics/trends.csv?days=2", headers=operator.headers)
+                ).text.lstrip("\ufeff")
+            )
+        )
+    )
+    assert csv_rows[0][:2] == ["day", "active"]
+    assert csv_rows[-1][0] == rows[-1]["day"]
+    board = await client.get(f"/api/v1/shows/{show_id}/dashboard.csv", headers=host.headers)
+    figures = {row[0]: row for row in csv.reader(io.StringIO(board.text.lstrip("\ufeff")))}
+    assert figures["comments"][1] == "1"
+    assert "danmaku" in figures["comments"][2]
+    page = await client.get("/console/analytics", headers=operator.headers)
+    assert page.status_code == 200
+    assert f'data-show-id="{show_id}"' in page.text
+    assert (await client.get("/console/analytics", headers=viewer.headers)).status_code == 403
+    assert (await client.get("/api/v1/analytics/trends", headers=viewer.headers)).status_code == 403
+    assert (
+        await client.get(f"/api/v1/shows/{show_id}/dashboard.csv", headers=viewer.headers)
+    ).status_code == 403

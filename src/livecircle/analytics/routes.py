@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Path, Request, status
+from fastapi import APIRouter, Path, Query, Request, Response, status
 
-from livecircle.analytics import service
+from livecircle.analytics import exports, service
 from livecircle.analytics.alerts import service as alerts_service
 from livecircle.analytics.alerts import tasks as alert_tasks
 from livecircle.analytics.alerts.window import METRICS
@@ -20,6 +20,7 @@ from livecircle.analytics.schemas import (
     EventBatchOut,
 )
 from livecircle.analytics.store import EventStore
+from livecircle.analytics.trends import TREND_TYPES
 from livecircle.identity.deps import CurrentPrincipal, CurrentUser, device_of
 from livecircle.identity.schemas import Principal, Role
 from livecircle.kit import webhooks
@@ -28,6 +29,7 @@ from livecircle.kit.errors import BadRequest, Forbidden
 
 router = APIRouter(prefix="/api/v1", tags=["analytics"])
 ObjectId = Annotated[int, Path(ge=1, le=2**31 - 1)]
+Days = Annotated[int, Query(ge=1, le=366)]
 
 
 def _store(request: Request) -> EventStore:
@@ -56,6 +58,29 @@ async def dashboard(
 ) -> DashboardOut:
     """The show's live figures with their definitions, and its alerts (host, moderators)."""
     return await service.show_dashboard(session, _store(request), principal, show_id)
+
+
+@router.get("/shows/{show_id}/dashboard.csv")
+async def dashboard_csv(
+    show_id: ObjectId, request: Request, session: DbSession, principal: CurrentUser
+) -> Response:
+    """The dashboard's figures now, each with its definition."""
+    board = await service.show_dashboard(session, _store(request), principal, show_id)
+    rows = ((name, value, board.definitions.get(name, "")) for name, value in board.figures.items())
+    return exports.csv_response(f"dashboard-{show_id}.csv", ("figure", "value", "definition"), rows)
+
+
+@router.get("/analytics/trends")
+async def trends(request: Request, principal: CurrentUser, days: Days = 30) -> list[dict[str, Any]]:
+    """Per UTC day: active people and the main event counts (operators)."""
+    return await service.tenant_trends(_store(request), tenant_id=_operator_tenant(principal), days=days)
+
+
+@router.get("/analytics/trends.csv")
+async def trends_csv(request: Request, principal: CurrentUser, days: Days = 30) -> Response:
+    rows = await service.tenant_trends(_store(request), tenant_id=_operator_tenant(principal), days=days)
+    header = ("day", "active", *TREND_TYPES)
+    return exports.csv_response("trends.csv", header, ([row[c] for c in header] for row in rows))
 
 
 @router.get("/analytics/definitions")

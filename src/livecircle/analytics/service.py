@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
 from typing import Any
 
 import orjson
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from livecircle.analytics import metrics
+from livecircle.analytics import metrics, trends
 from livecircle.analytics.alerts import service as alerts_service
 from livecircle.analytics.catalog import EVENT_TYPES
 from livecircle.analytics.errors import EventTypeNotAllowed, ImportNotAllowed
@@ -100,6 +101,14 @@ async def show_dashboard(
         definitions=metrics.DEFINITIONS,
         alerts=[_alert_out(a) for a in alerts],
     )
+
+
+async def tenant_trends(store: EventStore, *, tenant_id: int, days: int) -> list[dict[str, Any]]:
+    """The last ``days`` UTC days (today included) of the tenant, one row per day."""
+    await store.sync()
+    until = utcnow().replace(hour=0, minute=0, second=0, microsecond=0) + timedelta(days=1)
+    since = until - timedelta(days=days)
+    return await store.run(lambda con: trends.trend_table(con, tenant_id=tenant_id, since=since, until=until))
 
 
 def _alert_out(alert: Any) -> dict[str, Any]:

@@ -37,3 +37,21 @@ def daily_active(
 
 def _naive(value: datetime) -> datetime:
     return value.replace(tzinfo=None) if value.tzinfo is not None else value
+
+
+TREND_TYPES = ("view_start", "chat", "like", "share", "gift", "product_click", "order_placed", "order_paid")
+
+
+def trend_table(
+    con: duckdb.DuckDBPyConnection, *, tenant_id: int, since: datetime, until: datetime
+) -> list[dict[str, object]]:
+    """One row per day: active people and the count of each main event type."""
+    counts = daily_counts(con, tenant_id=tenant_id, since=since, until=until)
+    active = dict(daily_active(con, tenant_id=tenant_id, since=since, until=until))
+    days: dict[date, dict[str, object]] = {}
+    for day in sorted({d for d, _, _ in counts} | set(active)):
+        days[day] = {"day": day.isoformat(), "active": active.get(day, 0), **dict.fromkeys(TREND_TYPES, 0)}
+    for day, type_, n in counts:
+        if type_ in TREND_TYPES:
+            days[day][type_] = n
+    return list(days.values())

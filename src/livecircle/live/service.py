@@ -164,6 +164,17 @@ async def get_live_show(session: AsyncSession, room_id: int) -> Show | None:
     )
 
 
+async def list_tenant_shows(session: AsyncSession, tenant_id: int, *, limit: int = 20) -> list[Show]:
+    """The tenant's shows that went live, latest first."""
+    rows = await session.scalars(
+        select(Show)
+        .where(Show.tenant_id == tenant_id, Show.started_at.is_not(None))
+        .order_by(Show.started_at.desc())
+        .limit(limit)
+    )
+    return list(rows)
+
+
 async def live_show_ids(session: AsyncSession) -> dict[int, tuple[int, int]]:
     """Every live show: room id → (show id, tenant id)."""
     rows = await session.execute(

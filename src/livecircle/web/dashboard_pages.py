@@ -6,9 +6,12 @@ from __future__ import annotations
 from fastapi import APIRouter, Request
 from fastapi.responses import RedirectResponse, Response
 
+from livecircle.analytics import service as analytics_service
 from livecircle.analytics.alerts import service as alerts_service
 from livecircle.analytics.alerts.window import METRICS
 from livecircle.analytics.metrics import DEFINITIONS
+from livecircle.analytics.store import EventStore
+from livecircle.analytics.trends import TREND_TYPES
 from livecircle.identity.deps import CurrentPrincipal
 from livecircle.identity.schemas import Role
 from livecircle.interaction import service as interaction_service
@@ -51,3 +54,16 @@ async def alert_rules(request: Request, session: DbSession, principal: CurrentPr
         raise Forbidden("Operators of the community manage alert rules")
     rules = await alerts_service.list_rules(session, tenant_id=principal.tenant_id)
     return render(request, "console_alert_rules.html", principal, rules=rules, metrics=METRICS)
+
+
+@router.get("/console/analytics")
+async def overview(request: Request, session: DbSession, principal: CurrentPrincipal) -> Response:
+    """The tenant's last 30 days, day by day, and its recent shows with their dashboards."""
+    if not principal.is_authenticated:
+        return RedirectResponse("/login?next=/console/analytics", status_code=303)
+    if principal.tenant_id is None or not principal.has_role(principal.tenant_id, Role.OPERATOR):
+        raise Forbidden("Operators of the community see its data overview")
+    store: EventStore = request.app.state.analytics
+    days = await analytics_service.tenant_trends(store, tenant_id=principal.tenant_id, days=30)
+    shows = await live_service.list_tenant_shows(session, principal.tenant_id, limit=20)
+    return render(request, "console_analytics.html", principal, days=days, types=TREND_TYPES, shows=shows)

@@ -8,8 +8,6 @@ and PDF and keeps them; both read the replica only after ``store.sync()``.
 from __future__ import annotations
 
 import asyncio
-import csv
-import io
 import time
 from dataclasses import dataclass
 from datetime import datetime
@@ -18,6 +16,7 @@ from typing import Any
 from sqlalchemy import delete, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from livecircle.analytics import exports
 from livecircle.analytics.report import build
 from livecircle.analytics.report.document import render_html
 from livecircle.analytics.report.errors import ReportNotFound, ShowNotEnded, UnknownTable, UnknownTarget
@@ -289,9 +288,5 @@ def table_rows(data: dict[str, Any], table: str) -> list[dict[str, Any]]:
 def export_csv(data: dict[str, Any], table: str) -> str:
     """The table as CSV with a UTF-8 BOM (spreadsheet programs then read Chinese right)."""
     columns = CSV_TABLES.get(table, ())
-    rows = table_rows(data, table)
-    out = io.StringIO()
-    writer = csv.DictWriter(out, fieldnames=columns, extrasaction="ignore")
-    writer.writeheader()
-    writer.writerows(rows)
-    return "\ufeff" + out.getvalue()
+    rows = ([row.get(column) for column in columns] for row in table_rows(data, table))
+    return "\ufeff" + exports.csv_text(columns, rows)

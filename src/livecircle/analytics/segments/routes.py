@@ -8,7 +8,8 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import Response
 
-from livecircle.analytics.segments import clusters, cohorts, exports, lifecycle, rfm, service
+from livecircle.analytics import exports
+from livecircle.analytics.segments import clusters, cohorts, lifecycle, rfm, service
 from livecircle.analytics.store import EventStore
 from livecircle.identity.deps import CurrentUser
 from livecircle.kit.deps import DbSession

@@ -7,7 +7,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Path, Query, Request, Response, status
 
-from livecircle.analytics.segments import exports
+from livecircle.analytics import exports
 from livecircle.analytics.segments.routes import store_of
 from livecircle.analytics.segments.service import operator_tenant
 from livecircle.analytics.tags import service
