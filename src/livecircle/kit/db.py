@@ -131,13 +131,19 @@ async def one_sqlite_writer(session: AsyncSession) -> None:
     handler with growing back-off: a thousand concurrent writers then crawl (and a read that
     turns into a write fails on a stale snapshot). Contended writers of this process queue on
     an asyncio lock instead, taken before the transaction's first write and held until it
-    ends. A no-op on other databases."""
+    ends. A transaction that has written already goes on without it (it holds SQLite's lock).
+    A no-op on other databases."""
     bind = session.get_bind()
     if bind.dialect.name != "sqlite" or session.info.get(_WRITER_LOCK) is not None:
         return
     # Hold a connection before queueing for the lock: a lock holder waiting for the pool
     # while the pool's connections wait for the lock would deadlock.
-    await session.connection()
+    connection = await session.connection()
+    raw = await connection.get_raw_connection()
+    if raw.driver_connection is not None and raw.driver_connection.in_transaction:
+        # This transaction has written already, so it holds SQLite's write lock: queueing now
+        # behind a lock holder that waits for SQLite would deadlock until the busy timeout.
+        return
     lock = sqlite_writer(bind.engine)
     await lock.acquire()
     session.info[_WRITER_LOCK] = lock

@@ -1,7 +1,8 @@
 """What an alert rule measures: a show's figures over the last ``window`` seconds.
 
 Rates over a window divide by the viewers present in it (the mean of the online samples in
-the window), so a dip shows within one window instead of being diluted by the whole show.
+the window, or the latest sample when the window is shorter than the sampling), so a dip
+shows within one window instead of being diluted by the whole show.
 """
 
 from __future__ import annotations
@@ -46,6 +47,8 @@ def window_figures(
     row = con.execute(_WINDOW, [show_id, start, now]).fetchall()[0]
     comments, likers, taps, shares, gifts, orders, mean_online = row
     whole = show_figures(con, show_id, until=now)
+    if mean_online is None:  # a window shorter than the sampling: the latest sample stands
+        mean_online = whole["online"]
     minutes = seconds / 60
     out: dict[str, float] = {
         "online": whole["online"],
