@@ -169,6 +169,46 @@ def nginx_conf(
     typer.echo(f"wrote {output}; run: nginx -c {output.resolve()} -p {work}", err=True)
 
 
+@app.command()
+def simulate(
+    show: Annotated[int, typer.Option("--show", help="The show (场次) to watch")],
+    viewers: Annotated[int, typer.Option(help="Synthetic viewers")] = 50,
+    minutes: Annotated[float, typer.Option(help="Simulated minutes (0: the churn history only)")] = 5.0,
+    speed: Annotated[float, typer.Option(help="Simulated minutes per real minute")] = 1.0,
+    scenario: Annotated[str, typer.Option(help="steady | dip | churn, or a JSON file")] = "steady",
+    base_url: Annotated[str | None, typer.Option(help="The running server (default: this config's)")] = None,
+    seed: Annotated[int, typer.Option(help="Same seed, same accounts and plan")] = 1,
+    operator_token: Annotated[str | None, typer.Option(help="Bearer token for history upload")] = None,
+    room: Annotated[int | None, typer.Option(help="The show's room (found by the show if left out)")] = None,
+    tenant: Annotated[str | None, typer.Option(help="Tenant slug the viewers register in")] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print only the JSON report")] = False,
+) -> None:
+    """Drive a running server with synthetic viewers over its public API and room WebSocket."""
+    from livecircle.simulator import scenario as scenarios
+    from livecircle.simulator.run import Options, SimulationError
+    from livecircle.simulator.run import simulate as run_simulation
+    from livecircle.simulator.summary import render
+
+    try:
+        options = Options(
+            base_url=base_url or get_settings().http.base_url,
+            show_id=show,
+            viewers=viewers,
+            minutes=minutes,
+            scenario=scenarios.load(scenario),
+            speed=speed,
+            seed=seed,
+            operator_token=operator_token,
+            room_id=room,
+            tenant=tenant,
+        )
+        report = asyncio.run(run_simulation(options))
+    except (scenarios.ScenarioError, SimulationError) as exc:
+        typer.echo(f"error: {exc}", err=True)
+        raise typer.Exit(2) from None
+    typer.echo(json.dumps(report, ensure_ascii=False) if as_json else render(report))
+
+
 def main() -> None:  # pragma: no cover - console entry point alias
     os.environ.setdefault("PYTHONUNBUFFERED", "1")
     app()
