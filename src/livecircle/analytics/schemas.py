@@ -51,7 +51,7 @@ class AlertRuleIn(Schema):
     metric: str = Field(min_length=1, max_length=40)
     comparator: str = Field(pattern=r"^(<|<=|>|>=)$")
     threshold: float = Field(ge=-1e12, le=1e12)
-    window_seconds: int = Field(default=120, ge=10, le=3600)
+    window_seconds: int = Field(default=120, ge=5, le=3600)
     cooldown_seconds: int = Field(default=300, ge=10, le=86_400)
     min_viewers: int = Field(default=5, ge=0, le=10_000_000)
     action: str = Field(default="", pattern=r"^(poll|coupon|lottery|)$")
@@ -63,7 +63,7 @@ class AlertRuleIn(Schema):
 class AlertRulePatch(Schema):
     name: str | None = Field(default=None, min_length=1, max_length=80)
     threshold: float | None = Field(default=None, ge=-1e12, le=1e12)
-    window_seconds: int | None = Field(default=None, ge=10, le=3600)
+    window_seconds: int | None = Field(default=None, ge=5, le=3600)
     cooldown_seconds: int | None = Field(default=None, ge=10, le=86_400)
     min_viewers: int | None = Field(default=None, ge=0, le=10_000_000)
     action: str | None = Field(default=None, pattern=r"^(poll|coupon|lottery|)$")

@@ -1,7 +1,8 @@
 """Churn-risk score with its validation AUC, split by time (never at random).
 
-Label: an account *churns* at a cut-off when it has no event in the ``horizon_days``
-after it (default 14). Features come from the ``window_days`` before the cut-off
+Label: an account *churns* at a cut-off when it has no activity (``ACTIVITY``: a viewer's
+own actions, not sign-ups, sign-ins or points paid) in the ``horizon_days`` after it
+(default 14); "event" below means such an activity. Features come from the ``window_days`` before the cut-off
 (default 28), for the accounts with at least one event in that window:
 
 days since the last event, events in the last 7 days, in days 8-14, in days 15-28,
@@ -34,6 +35,13 @@ from sklearn.preprocessing import FunctionTransformer, StandardScaler
 
 from livecircle.analytics.segments.lifecycle import INTERACTIONS, naive_utc
 
+# What counts as activity: things a member does. Account events (sign-up, sign-in) and
+# what the platform does for them (points paid) are not: an account created today for a
+# member with a long history would otherwise look active whatever they do.
+ACTIVITY: tuple[str, ...] = (
+    "view_start", "view_end", "chat", "like", "share", "gift", "product_click", "cart_add",
+    "order_placed", "order_paid", "follow", "community_join", "page_view", "replay_view",
+)  # fmt: skip
 HORIZON_DAYS = 14
 WINDOW_DAYS = 28
 FEATURES: tuple[str, ...] = (
@@ -66,6 +74,7 @@ SELECT person_id,
        count(*) FILTER (WHERE ts >= $cut) = 0
 FROM person_events
 WHERE tenant_id = $tenant AND person_id IS NOT NULL AND ts < $cut + to_days($horizon)
+  AND type IN ({activity})
 GROUP BY person_id
 HAVING count(*) FILTER (WHERE ts >= $cut - to_days($window) AND ts < $cut) > 0
 ORDER BY person_id
@@ -105,7 +114,10 @@ def snapshot(
     window_days: int = WINDOW_DAYS,
 ) -> Snapshot:
     """Features before ``cutoff`` and labels from the ``horizon_days`` after it."""
-    sql = _SQL.format(interactions=", ".join(f"'{name}'" for name in INTERACTIONS))
+    sql = _SQL.format(
+        interactions=", ".join(f"'{name}'" for name in INTERACTIONS),
+        activity=", ".join(f"'{name}'" for name in ACTIVITY),
+    )
     params = {"cut": naive_utc(cutoff), "tenant": tenant_id, "window": window_days, "horizon": horizon_days}
     rows = con.execute(sql, params).fetchall()
     ids = np.array([row[0] for row in rows], dtype=np.int64)
