@@ -265,11 +265,16 @@ async def test_the_data_overview_and_every_analytics_table_exports(
     async with sock(server, room["id"], viewer) as ws:
         await ws.send(orjson.dumps({"op": "chat", "text": "第一条"}).decode())
 
-        async def chatted() -> list[dict[str, Any]] | None:
-            rows = (await client.get("/api/v1/analytics/trends?days=2", headers=operator.headers)).json()
-            return rows if rows and rows[-1]["chat"] >= 1 and rows[-1]["view_start"] >= 1 else None
+        async def chatted() -> bool:
+            board = await client.get(f"/api/v1/shows/{show_id}/dashboard", headers=host.headers)
+            return bool(board.json()["figures"]["comments"] == 1 and board.json()["figures"]["viewers"] == 1)
 
-        rows = await wait_until(chatted)
+        await wait_until(chatted)
+
+    async def viewing_ended() -> bool:  # the socket's view_end is the last event this test makes
+        return any(e.type == "view_end" for e in await show_events(server, show_id))
+
+    await wait_until(viewing_ended)
     await server.app.state.analytics.sync()
     rows = (await client.get("/api/v1/analytics/trends?days=2", headers=operator.headers)).json()
     day = rows[-1]["day"]

@@ -1,6 +1,7 @@
 """``kill -9`` of the server in the middle of a gift load, on SQLite and PostgreSQL: after a
 restart the ledger is balanced, every acknowledged gift is there, none is half-written or
-doubled, and sending every key again moves only the gifts that had not committed."""
+doubled, and sending every key again moves only the gifts that had not committed. Every
+committed gift has its analytics event (written in the same transaction), exactly once."""
 
 from __future__ import annotations
 
@@ -14,6 +15,7 @@ import httpx
 from sqlalchemy import func, select
 
 from livecircle.economy.models import Entry, Transfer
+from livecircle.kit.tracking import AnalyticsEvent
 from tests import services
 from tests.burst import Reply, request
 from tests.conftest import Account, RunningServer
@@ -31,6 +33,16 @@ async def transfers_by_key(server: RunningServer, keys: list[str]) -> Counter[st
     async with server.db.unit_of_work() as session:
         rows = await session.scalars(select(Transfer.key).where(Transfer.key.in_(keys)))
         return Counter(rows.all())
+
+
+async def gift_events(server: RunningServer, keys: list[str]) -> int:
+    """Analytics events of the gifts sent with ``keys`` (one per transfer, by its id)."""
+    async with server.db.unit_of_work() as session:
+        ids = (await session.scalars(select(Transfer.id).where(Transfer.key.in_(keys)))).all()
+        count = await session.scalar(
+            select(func.count()).where(AnalyticsEvent.event_id.in_([f"gift:{i}" for i in ids]))
+        )
+    return int(count or 0)
 
 
 async def coins(server: RunningServer, account: Account) -> int:
@@ -83,6 +95,8 @@ async def test_kill_9_during_a_gift_load_loses_nothing_and_doubles_nothing(
         )
     assert legs == 3 * len(moved)  # viewer, host share, platform rest: no half transfer
     assert await coins(server, viewer) == START - PRICE * len(moved)
+    # Each committed gift's analytics event committed with it (one transaction): none lost.
+    assert await gift_events(server, keys) == len(moved)
 
     with services.livecircle_node(database, tmp_path) as node:
         replies = await asyncio.gather(*(request(node.base_url, calls[key]) for key in keys))
@@ -91,6 +105,7 @@ async def test_kill_9_during_a_gift_load_loses_nothing_and_doubles_nothing(
         if key in acknowledged:
             assert reply.content == acknowledged[key].content
     assert Counter((await transfers_by_key(server, keys)).values()) == {1: SENDS}
+    assert await gift_events(server, keys) == SENDS  # the replays added none twice
     assert await coins(server, viewer) == START - PRICE * SENDS
     report = await audit(server.db)
     assert report.balanced, report

@@ -171,10 +171,13 @@ async def test_both_nodes_dashboards_agree_and_count_every_node_s_viewers(nodes:
     host = await token(node_a, "host@demo.livecircle.local")
     headers = {"Authorization": f"Bearer {host}"}
     async with httpx.AsyncClient(base_url=node_a) as client:
-        key = (await client.get("/api/v1/rooms/1/stream-key", headers=headers)).json()["stream_key"]
-        form = {"app": "ingest", "call": "publish", "addr": "127.0.0.1", "name": key, "type": "live"}
-        assert (await client.post("/hooks/rtmp/publish", data=form)).status_code == 302
-        show_id = (await client.get("/api/v1/rooms/1/state")).json()["show"]["id"]
+        show = (await client.get("/api/v1/rooms/1/state")).json()["show"]
+        if not show or show["status"] != "live":  # an earlier test of this module may be live already
+            key = (await client.get("/api/v1/rooms/1/stream-key", headers=headers)).json()["stream_key"]
+            form = {"app": "ingest", "call": "publish", "addr": "127.0.0.1", "name": key, "type": "live"}
+            assert (await client.post("/hooks/rtmp/publish", data=form)).status_code == 302
+            show = (await client.get("/api/v1/rooms/1/state")).json()["show"]
+        show_id = show["id"]
     devices = [f"node-device-{n}-{os.getpid()}" for n in range(3)]
     async with (
         ws(node_a, 1, f"?device={devices[0]}") as on_a,
