@@ -262,17 +262,19 @@ async def test_the_data_overview_and_every_analytics_table_exports(
     operator = await make_account(server, role=Role.OPERATOR)
     room = await make_room(client, host, title="总览直播间")
     show_id = await go_live(client, host, room["id"])
-    async with sock(server, room["id"], viewer) as ws:
+    anonymous = f"{server.ws_url}/ws/rooms/{room['id']}?device=over-{uuid.uuid4().hex[:12]}"
+    async with sock(server, room["id"], viewer) as ws, websockets.connect(anonymous) as anon:
+        await wait_for(anon, lambda e: e["type"] == "hello")
         await ws.send(orjson.dumps({"op": "chat", "text": "第一条"}).decode())
 
         async def chatted() -> bool:
             board = await client.get(f"/api/v1/shows/{show_id}/dashboard", headers=host.headers)
-            return bool(board.json()["figures"]["comments"] == 1 and board.json()["figures"]["viewers"] == 1)
+            return bool(board.json()["figures"]["comments"] == 1 and board.json()["figures"]["viewers"] == 2)
 
         await wait_until(chatted)
 
-    async def viewing_ended() -> bool:  # the socket's view_end is the last event this test makes
-        return any(e.type == "view_end" for e in await show_events(server, show_id))
+    async def viewing_ended() -> bool:  # the sockets' view_end are the last events this test makes
+        return sum(e.type == "view_end" for e in await show_events(server, show_id)) == 2
 
     await wait_until(viewing_ended)
     await server.app.state.analytics.sync()
