@@ -17,6 +17,8 @@ Replica schema (the contract every query in ``analytics`` reads):
     identities(anon_id VARCHAR, user_id BIGINT)   -- anonymous id → account (merge)
     person_events: events plus person_id = the account (own or merged), or NULL,
                    and viewer = person_id as text, or 'a:' || anon_id
+    rollup_daily(tenant_id, day, type, events, amount): kept up to date with every load,
+                   what day-by-day dashboards read instead of scanning the events
 """
 
 from __future__ import annotations
@@ -53,6 +55,10 @@ CREATE TABLE IF NOT EXISTS events (
     props VARCHAR
 );
 CREATE TABLE IF NOT EXISTS identities (anon_id VARCHAR PRIMARY KEY, user_id BIGINT);
+CREATE TABLE IF NOT EXISTS rollup_daily (
+    tenant_id INTEGER, day DATE, type VARCHAR, events BIGINT, amount BIGINT,
+    PRIMARY KEY (tenant_id, day, type)
+);
 CREATE OR REPLACE VIEW person_events AS
     SELECT e.*, coalesce(e.user_id, i.user_id) AS person_id,
            coalesce(CAST(coalesce(e.user_id, i.user_id) AS VARCHAR), 'a:' || e.anon_id) AS viewer
@@ -69,7 +75,22 @@ def connect(path: str = ":memory:") -> duckdb.DuckDBPyConnection:
     con.execute("SET TimeZone = 'UTC'").fetchall()
     for statement in filter(str.strip, SCHEMA.split(";")):
         con.execute(statement).fetchall()
+    if con.execute("SELECT count(*) FROM rollup_daily").fetchall()[0][0] == 0:
+        rebuild_rollups(con)  # a replica kept from before the rollups existed
     return con
+
+
+ROLLUP_FROM = """
+INSERT INTO rollup_daily
+SELECT tenant_id, CAST(ts AS DATE), type, count(*), coalesce(sum(amount), 0) FROM {source} GROUP BY ALL
+ON CONFLICT DO UPDATE SET events = events + excluded.events, amount = amount + excluded.amount
+"""
+
+
+def rebuild_rollups(con: duckdb.DuckDBPyConnection) -> None:
+    """The rollups from every event held (a bulk load, or a replica from before them)."""
+    con.execute("DELETE FROM rollup_daily").fetchall()
+    con.execute(ROLLUP_FROM.format(source="events")).fetchall()
 
 
 def load_rows(con: duckdb.DuckDBPyConnection, rows: list[dict[str, Any]]) -> int:
@@ -81,14 +102,16 @@ def load_rows(con: duckdb.DuckDBPyConnection, rows: list[dict[str, Any]]) -> int
     low = int(batch["seq"].min())
     con.register("incoming", batch)
     try:
-        before = _count(con)
         con.execute(
-            "INSERT INTO events SELECT * FROM incoming "
+            "CREATE OR REPLACE TEMP TABLE fresh AS SELECT * FROM incoming "
             "WHERE seq NOT IN (SELECT seq FROM events WHERE seq >= ?)",
             [low],
         ).fetchall()
-        return _count(con) - before
+        con.execute("INSERT INTO events SELECT * FROM fresh").fetchall()
+        con.execute(ROLLUP_FROM.format(source="fresh")).fetchall()
+        return int(con.execute("SELECT count(*) FROM fresh").fetchall()[0][0])
     finally:
+        con.execute("DROP TABLE IF EXISTS fresh").fetchall()
         con.unregister("incoming")
 
 
@@ -181,10 +204,6 @@ def _on_cursor(con: duckdb.DuckDBPyConnection, fn: Callable[[duckdb.DuckDBPyConn
 
 def _max_seq(con: duckdb.DuckDBPyConnection) -> int:
     return int(con.execute("SELECT coalesce(max(seq), 0) FROM events").fetchall()[0][0])
-
-
-def _count(con: duckdb.DuckDBPyConnection) -> int:
-    return int(con.execute("SELECT count(*) FROM events").fetchall()[0][0])
 
 
 def _column(name: str, values: list[Any]) -> np.ndarray[Any, Any]:

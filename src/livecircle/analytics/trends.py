@@ -6,10 +6,11 @@ from datetime import date, datetime
 
 import duckdb
 
+# From the daily rollup the replica keeps with every load (no scan of the events).
 DAILY_COUNTS = """
-SELECT CAST(ts AS DATE) AS day, type, count(*) AS events
-FROM events WHERE tenant_id = ? AND ts >= ? AND ts < ?
-GROUP BY ALL ORDER BY day, type
+SELECT day, type, events FROM rollup_daily
+WHERE tenant_id = ? AND day >= CAST(? AS DATE) AND day < CAST(? AS DATE)
+ORDER BY day, type
 """
 # Active = did anything; an anonymous viewer counts once per device until it signs up. One
 # BIGINT key per person (counting distinct integers is what makes 10M rows fast): the account
@@ -33,7 +34,7 @@ SELECT day, count(DISTINCT person) AS active FROM (
 def daily_counts(
     con: duckdb.DuckDBPyConnection, *, tenant_id: int, since: datetime, until: datetime
 ) -> list[tuple[date, str, int]]:
-    """(day, type, events) for every day and type with events in [since, until)."""
+    """(day, type, events) for every UTC day from ``since``'s to ``until``'s (excluded)."""
     rows = con.execute(DAILY_COUNTS, [tenant_id, _naive(since), _naive(until)]).fetchall()
     return [(day, type_, int(n)) for day, type_, n in rows]
 
