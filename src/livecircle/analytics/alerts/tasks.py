@@ -53,12 +53,15 @@ class AlertJudge:
         async with self.db.unit_of_work() as session:
             show = await live_service.get_show(session, show_id)
             lived = (now - show.started_at).total_seconds() if show.started_at else 0
+            by_window: dict[int, dict[str, float]] = {}  # rules with the same window share one query
             for rule in await service.rules_for_room(session, tenant_id=tenant_id, room_id=room_id):
                 if lived < rule.window_seconds:
                     continue  # a window that does not fit in the show yet judges nothing
-                figures = await self.store.run(
-                    lambda con, r=rule: window_figures(con, show_id, now=naive, seconds=r.window_seconds)  # type: ignore[misc]
-                )
+                if rule.window_seconds not in by_window:
+                    by_window[rule.window_seconds] = await self.store.run(
+                        lambda con, r=rule: window_figures(con, show_id, now=naive, seconds=r.window_seconds)  # type: ignore[misc]
+                    )
+                figures = by_window[rule.window_seconds]
                 value = service.breaches(rule, figures)
                 if value is None:
                     continue
