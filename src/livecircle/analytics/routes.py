@@ -39,7 +39,7 @@ def _store(request: Request) -> EventStore:
 
 def _operator_tenant(principal: Principal) -> int:
     if principal.tenant_id is None or not principal.has_role(principal.tenant_id, Role.OPERATOR):
-        raise Forbidden("Operators of the community manage alert rules")
+        raise Forbidden("Only the community's operators see its analytics and alert rules")
     return principal.tenant_id
 
 
