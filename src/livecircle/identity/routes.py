@@ -2,25 +2,21 @@
 
 from __future__ import annotations
 
-import re
-
 from fastapi import APIRouter, Request, status
 
 from livecircle.identity import service
-from livecircle.identity.deps import CurrentPrincipal, CurrentUser
+from livecircle.identity.deps import DEVICE_COOKIE, DEVICE_HEADER, DEVICE_ID, CurrentPrincipal, CurrentUser
 from livecircle.identity.schemas import InviteOut, MeOut, RegisterIn, TokenIn, TokenOut, UserOut
 from livecircle.kit.deps import AppSettings, DbSession
 
 router = APIRouter(prefix="/api/v1", tags=["identity"])
-# The pages' long-lived device cookie; API clients may send X-Device-Id (growth.invites.deps).
-_DEVICE_ID = re.compile(r"[A-Za-z0-9_-]{8,64}")
 
 
 def _client(request: Request) -> tuple[str | None, str | None]:
     """The caller's IP (the forwarded one behind a trusted proxy) and device id, for the invite rules."""
-    device = request.headers.get("x-device-id") or request.cookies.get("lc_device") or ""
+    device = request.headers.get(DEVICE_HEADER) or request.cookies.get(DEVICE_COOKIE) or ""
     ip = request.client.host if request.client else None
-    return ip, device if _DEVICE_ID.fullmatch(device) else None
+    return ip, device if DEVICE_ID.fullmatch(device) else None
 
 
 @router.post("/auth/register", status_code=status.HTTP_201_CREATED)

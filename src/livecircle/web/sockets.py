@@ -16,8 +16,14 @@ from typing import Any
 from starlette.websockets import WebSocket
 
 from livecircle.config import Settings
-from livecircle.growth.invites.deps import DEVICE_COOKIE, DEVICE_HEADER, DEVICE_ID, new_device
-from livecircle.identity.deps import SESSION_COOKIE, resolve_principal
+from livecircle.growth.invites.deps import new_device
+from livecircle.identity.deps import (
+    DEVICE_COOKIE,
+    DEVICE_HEADER,
+    DEVICE_ID,
+    SESSION_COOKIE,
+    resolve_principal,
+)
 from livecircle.identity.schemas import ANONYMOUS, Principal
 from livecircle.interaction import policy as chat_policy
 from livecircle.interaction import service as interaction_service

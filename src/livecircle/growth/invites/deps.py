@@ -4,17 +4,15 @@ long-lived random ``lc_device`` cookie, or an API client's ``X-Device-Id`` heade
 
 from __future__ import annotations
 
-import re
 import secrets
 from dataclasses import dataclass
 from typing import Annotated
 
 from fastapi import Depends, Request, Response
 
-DEVICE_COOKIE = "lc_device"
-DEVICE_HEADER = "x-device-id"
+from livecircle.identity.deps import DEVICE_COOKIE, DEVICE_HEADER, DEVICE_ID
+
 DEVICE_DAYS = 400  # browsers cap cookie lifetimes near this
-DEVICE_ID = re.compile(r"[A-Za-z0-9_-]{8,64}")
 
 
 @dataclass(frozen=True, slots=True)
