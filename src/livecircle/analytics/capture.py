@@ -131,34 +131,38 @@ async def _order_released(_: AsyncSession, e: commerce_events.OrderReleased) -> 
     ]
 
 
-async def _pinned(_: AsyncSession, e: commerce_events.ProductPinned) -> list[Row]:
-    ids: dict[str, Any] = {"tenant_id": e.tenant_id, "room_id": e.room_id, "show_id": e.show_id}
+def _in_show(type: str, e: Any, ref: str | None, props: dict[str, Any]) -> list[Row]:
+    """A host's action in a show (pin, flash sale, drop, poll, lottery), once per ``ref``."""
     return [
-        event_row("product_pinned", event_id=f"product_pinned:{e.pin_id}", props={"pin_id": e.pin_id}, **ids)
+        event_row(
+            type,
+            event_id=f"{type}:{ref}" if ref else None,
+            tenant_id=e.tenant_id,
+            room_id=e.room_id,
+            show_id=e.show_id,
+            props=props,
+        )
     ]
+
+
+async def _pinned(_: AsyncSession, e: commerce_events.ProductPinned) -> list[Row]:
+    return _in_show("product_pinned", e, str(e.pin_id), {"pin_id": e.pin_id})
 
 
 async def _flash(_: AsyncSession, e: commerce_events.FlashSaleScheduled) -> list[Row]:
-    ids: dict[str, Any] = {"tenant_id": e.tenant_id, "room_id": e.room_id, "show_id": e.show_id}
-    return [event_row("flash_sale", event_id=f"flash_sale:{e.sale_id}", props={"sale_id": e.sale_id}, **ids)]
+    return _in_show("flash_sale", e, str(e.sale_id), {"sale_id": e.sale_id})
 
 
 async def _coupon_drop(_: AsyncSession, e: commerce_events.CouponDropped) -> list[Row]:
-    ids: dict[str, Any] = {"tenant_id": e.tenant_id, "room_id": e.room_id, "show_id": e.show_id}
-    return [event_row("coupon_drop", props={"template_id": e.template_id}, **ids)]
+    return _in_show("coupon_drop", e, None, {"template_id": e.template_id})  # each drop counts
 
 
 async def _poll(_: AsyncSession, e: poll_events.PollOpened) -> list[Row]:
-    ids: dict[str, Any] = {"tenant_id": e.tenant_id, "room_id": e.room_id, "show_id": e.show_id}
-    return [
-        event_row("poll_started", event_id=f"poll_started:{e.poll_id}", props={"poll_id": e.poll_id}, **ids)
-    ]
+    return _in_show("poll_started", e, str(e.poll_id), {"poll_id": e.poll_id})
 
 
 async def _lottery(_: AsyncSession, e: lottery_events.LotteryOpened) -> list[Row]:
-    ids: dict[str, Any] = {"tenant_id": e.tenant_id, "room_id": e.room_id, "show_id": e.show_id}
-    key = f"lottery_started:{e.lottery_id}"
-    return [event_row("lottery_started", event_id=key, props={"lottery_id": e.lottery_id}, **ids)]
+    return _in_show("lottery_started", e, str(e.lottery_id), {"lottery_id": e.lottery_id})
 
 
 async def _joined(_: AsyncSession, e: community_events.CommunityJoined) -> list[Row]:
