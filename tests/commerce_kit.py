@@ -75,3 +75,11 @@ async def sku_stock(client: httpx.AsyncClient, shop: Shop, index: int = 0) -> in
     products = (await client.get("/api/v1/products", headers=shop.operator.headers)).json()
     product = next(p for p in products if p["id"] == shop.product_id)
     return int(product["skus"][index]["stock"])
+
+
+async def agree_to_pay(client: httpx.AsyncClient, account: Account) -> None:
+    """The separate ``payment`` consent (PIPL art. 29) a member gives before their first top-up
+    or order payment, through the consent API (``make_account`` gives it by default; accounts
+    made by signing up through the API do not have it)."""
+    answer = await client.put("/api/v1/me/consents/payment", json={"granted": True}, headers=account.headers)
+    assert answer.status_code == 200, answer.text

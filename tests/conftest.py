@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import gc
 import uuid
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass
@@ -21,7 +22,15 @@ import uvicorn
 from alembic import command
 from alembic.config import Config
 
-from livecircle.config import HttpSettings, MediaSettings, PasswordHashSettings, RealtimeSettings, Settings
+from livecircle.config import (
+    HttpSettings,
+    MediaSettings,
+    PasswordHashSettings,
+    RateLimit,
+    RealtimeSettings,
+    SecuritySettings,
+    Settings,
+)
 from livecircle.demo import DEMO_PASSWORD, seed_demo
 from livecircle.identity import service as identity_service
 from livecircle.identity.schemas import Role
@@ -32,6 +41,10 @@ from tests import services
 ROOT = Path(__file__).resolve().parents[1]
 BACKENDS = ["sqlite", "postgresql"]
 CHEAP_HASHING = PasswordHashSettings(time_cost=1, memory_cost_kib=8, parallelism=1)
+SUITE_SECURITY = SecuritySettings(
+    login_per_ip=RateLimit(limit=100_000, window_seconds=60),
+    register_per_ip=RateLimit(limit=100_000, window_seconds=60),
+)
 
 
 @pytest.fixture(scope="session", params=BACKENDS)
@@ -64,6 +77,9 @@ def make_settings(url: str, var_dir: Path, **media: Any) -> Settings:
         realtime=RealtimeSettings(watch_credit_seconds=1.0),
         # The cheapest argon2id: the suite makes thousands of accounts (171 ms each at the default).
         password_hash=CHEAP_HASHING,
+        # Every test signs up and in from 127.0.0.1: per-IP caps that fit the suite (the limits
+        # themselves are tested with production-like values in test_ratelimit.py).
+        security=SUITE_SECURITY,
     )
 
 
@@ -104,6 +120,11 @@ async def run_server(settings: Settings) -> AsyncIterator[RunningServer]:
     finally:
         server.should_exit = True
         await task
+        # The lifespan froze the heap (gc.freeze): give its objects back to the collector now, so
+        # whatever this server leaked (an unclosed connection...) is reported against this
+        # test, not against whichever later test happens to run a full collection.
+        gc.unfreeze()
+        gc.collect()
 
 
 @pytest.fixture(scope="session")
@@ -139,9 +160,16 @@ class Account:
 
 
 async def make_account(
-    server: RunningServer, *, role: Role = Role.MEMBER, tenant: str = "demo", name: str = "测试用户"
+    server: RunningServer,
+    *,
+    role: Role = Role.MEMBER,
+    tenant: str = "demo",
+    name: str = "测试用户",
+    consents: tuple[str, ...] = ("payment",),
 ) -> Account:
-    """A fresh account (unique e-mail) with ``role`` in ``tenant`` and an API token."""
+    """A fresh account (unique e-mail) with ``role`` in ``tenant`` and an API token, which gave
+    ``consents`` through the consent API (by default the separate ``payment`` consent that
+    top-ups and order payments need; ``consents=()`` for an account that gave none)."""
     email = f"u{uuid.uuid4().hex[:12]}@test.livecircle.local"
     async with server.db.unit_of_work() as session:
         the_tenant = await identity_service.ensure_tenant(session, slug=tenant, name=tenant)
@@ -149,7 +177,15 @@ async def make_account(
             session, email=email, password=DEMO_PASSWORD, display_name=name, tenant=the_tenant, role=role
         )
         token = await identity_service.do_issue_api_token(session, user=user, tenant_id=the_tenant.id)
-    return Account(user_id=user.id, email=email, password=DEMO_PASSWORD, token=token, tenant=tenant)
+    account = Account(user_id=user.id, email=email, password=DEMO_PASSWORD, token=token, tenant=tenant)
+    if consents:
+        async with httpx.AsyncClient(base_url=server.base_url, timeout=20) as http:
+            for purpose in consents:
+                granted = await http.put(
+                    f"/api/v1/me/consents/{purpose}", json={"granted": True}, headers=account.headers
+                )
+                assert granted.status_code == 200, granted.text
+    return account
 
 
 @pytest.fixture

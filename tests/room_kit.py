@@ -27,8 +27,9 @@ Event = dict[str, Any]
 async def sock(
     server: RunningServer, room_id: int, account: Account | None = None
 ) -> AsyncIterator[ClientConnection]:
-    query = f"?token={account.token}" if account else ""
-    async with websockets.connect(f"{server.ws_url}/ws/rooms/{room_id}{query}") as ws:
+    # A non-browser client: the bearer token in a header, never in the URL.
+    headers = account.headers if account else None
+    async with websockets.connect(f"{server.ws_url}/ws/rooms/{room_id}", additional_headers=headers) as ws:
         await wait_for(ws, lambda e: e["type"] == "hello")
         yield ws
 
@@ -68,7 +69,7 @@ async def go_live(client: httpx.AsyncClient, owner: Account, room_id: int) -> in
         "name": key,
     }
     assert (await client.post("/hooks/rtmp/publish", data=form)).status_code == 302
-    state = (await client.get(f"/api/v1/rooms/{room_id}/state")).json()
+    state = (await client.get(f"/api/v1/rooms/{room_id}/state", headers=owner.headers)).json()
     show_id: int = state["show"]["id"]
     return show_id
 

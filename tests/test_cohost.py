@@ -122,8 +122,9 @@ async def eventually(check: Callable[[], Awaitable[bool]], timeout: float = 5.0)
 async def room_socket(
     server: RunningServer, live: Live, account: Account | None = None
 ) -> AsyncIterator[Socket]:
-    query = f"?token={account.token}" if account else ""
-    async with websockets.connect(f"{server.ws_url}/ws/rooms/{live.room_id}{query}") as ws:
+    headers = account.headers if account else None  # a header, never a token in the URL
+    url = f"{server.ws_url}/ws/rooms/{live.room_id}"
+    async with websockets.connect(url, additional_headers=headers) as ws:
         socket = Socket(ws)
         await socket.next("hello")
         yield socket

@@ -30,7 +30,7 @@ from livecircle.growth.invites.models import Invite, InviteOpen
 from livecircle.identity.schemas import Role
 from livecircle.kit.clock import utcnow
 from livecircle.live import audience
-from tests.commerce_kit import Shop, open_shop, order
+from tests.commerce_kit import Shop, agree_to_pay, open_shop, order
 from tests.conftest import Account, RunningServer, make_account, make_room
 from tests.room_kit import go_live
 
@@ -153,6 +153,7 @@ async def orders_seen_by_growth(server: RunningServer) -> AsyncIterator[set[int]
 
 async def buy(client: httpx.AsyncClient, shop: Shop, buyer: Account) -> int:
     """Place and pay (sandbox, success) one order; returns its id once it is paid."""
+    await agree_to_pay(client, buyer)
     placed = await order(client, buyer, sku_id=shop.skus[0]["id"], show_id=shop.show_id)
     assert placed.status_code == 201, placed.text
     order_id = int(placed.json()["id"])

@@ -64,14 +64,16 @@ async def token(base: str, email: str) -> str:
         return value
 
 
-def ws(base: str, room_id: int, query: str = "") -> Any:
-    return websockets.connect(f"{base.replace('http', 'ws')}/ws/rooms/{room_id}{query}")
+def ws(base: str, room_id: int, query: str = "", *, token: str = "") -> Any:
+    headers = {"Authorization": f"Bearer {token}"} if token else None  # never a token in the URL
+    url = f"{base.replace('http', 'ws')}/ws/rooms/{room_id}{query}"
+    return websockets.connect(url, additional_headers=headers)
 
 
 async def test_chat_crosses_nodes_and_counts_agree(nodes: list[str]) -> None:
     node_a, node_b = nodes
     sender = await token(node_a, "viewer1@demo.livecircle.local")
-    async with ws(node_a, 1, f"?token={sender}") as on_a, ws(node_b, 1) as on_b:
+    async with ws(node_a, 1, token=sender) as on_a, ws(node_b, 1) as on_b:
         await next_event(on_a, "hello")
         await next_event(on_b, "hello")
         await asyncio.sleep(0.5)
@@ -94,7 +96,7 @@ async def test_chat_crosses_nodes_and_counts_agree(nodes: list[str]) -> None:
 async def test_resume_on_another_node_gets_the_missed_events(nodes: list[str]) -> None:
     node_a, node_b = nodes
     talker = await token(node_a, "viewer2@demo.livecircle.local")
-    async with ws(node_a, 1) as listener, ws(node_a, 1, f"?token={talker}") as speaker:
+    async with ws(node_a, 1) as listener, ws(node_a, 1, token=talker) as speaker:
         await next_event(listener, "hello")
         await next_event(speaker, "hello")
         await speaker.send(orjson.dumps({"op": "chat", "text": "第一句"}).decode())
@@ -148,7 +150,7 @@ async def test_a_mute_on_one_node_holds_at_once_on_the_other(nodes: list[str]) -
         assert me.status_code == 201, me.text
         user_id = me.json()["user"]["id"]
         talker = me.json()["access_token"]
-    async with ws(node_b, 1, f"?token={talker}") as on_b:
+    async with ws(node_b, 1, token=talker) as on_b:
         await next_event(on_b, "hello")
         await on_b.send(orjson.dumps({"op": "chat", "text": "禁言前"}).decode())
         await next_event(on_b, "chat")  # node B now has this sender's standing cached

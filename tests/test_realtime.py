@@ -23,8 +23,8 @@ from tests.conftest import Account, RunningServer, make_room
 async def room_socket(
     server: RunningServer, room_id: int | str, account: Account | None = None
 ) -> AsyncIterator[ClientConnection]:
-    query = f"?token={account.token}" if account else ""
-    async with websockets.connect(f"{server.ws_url}/ws/rooms/{room_id}{query}") as ws:
+    headers = account.headers if account else None  # a header, never a token in the URL
+    async with websockets.connect(f"{server.ws_url}/ws/rooms/{room_id}", additional_headers=headers) as ws:
         yield ws
 
 
@@ -220,8 +220,8 @@ async def test_reconnect_with_last_event_id_gets_exactly_the_missed_events(
         seen = await next_event(ws, "chat")
     for text in ("二", "三"):
         await chat_via_api(client, room["id"], other_viewer, text)
-    url = f"{server.ws_url}/ws/rooms/{room['id']}?token={viewer.token}&last_event_id={seen['eid']}"
-    async with websockets.connect(url) as ws:
+    url = f"{server.ws_url}/ws/rooms/{room['id']}?last_event_id={seen['eid']}"
+    async with websockets.connect(url, additional_headers=viewer.headers) as ws:
         frame = orjson.loads(await asyncio.wait_for(ws.recv(), 3))
         hello, *events = frame["events"]
         assert hello["type"] == "hello"

@@ -292,7 +292,7 @@ class Load:
     def _conn(self, index: int) -> Conn:
         plan = self.plan
         token = plan.tokens[index] if index < len(plan.tokens) else None
-        request = upgrade_request(plan.host, plan.port, plan.dialect.path(plan.room_id, token))
+        request = upgrade_request(plan.host, plan.port, plan.dialect.path(plan.room_id), token)
         return Conn(
             self.tally,
             plan.dialect,

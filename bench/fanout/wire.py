@@ -15,11 +15,12 @@ from dataclasses import dataclass
 OP_CONT, OP_TEXT, OP_BINARY, OP_CLOSE, OP_PING, OP_PONG = 0x0, 0x1, 0x2, 0x8, 0x9, 0xA
 
 
-def upgrade_request(host: str, port: int, path: str) -> bytes:
+def upgrade_request(host: str, port: int, path: str, token: str | None = None) -> bytes:
     key = base64.b64encode(os.urandom(16)).decode()
+    auth = f"Authorization: Bearer {token}\r\n" if token else ""  # a header: no token in the URL
     return (
         f"GET {path} HTTP/1.1\r\nHost: {host}:{port}\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
-        f"Sec-WebSocket-Key: {key}\r\nSec-WebSocket-Version: 13\r\n\r\n"
+        f"{auth}Sec-WebSocket-Key: {key}\r\nSec-WebSocket-Version: 13\r\n\r\n"
     ).encode()
 
 
@@ -67,10 +68,10 @@ class Dialect:
     name: str
     socketio: bool
 
-    def path(self, room_id: int, token: str | None) -> str:
+    def path(self, room_id: int) -> str:
         if self.socketio:
             return f"/socket.io/?EIO=4&transport=websocket&room={room_id}"
-        return f"/ws/rooms/{room_id}" + (f"?token={token}" if token else "")
+        return f"/ws/rooms/{room_id}"
 
     def chat(self, text: bytes) -> bytes:
         """``text`` must need no JSON escaping (the load client's lines are ASCII without quotes)."""

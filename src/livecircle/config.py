@@ -15,6 +15,7 @@ from pydantic import BaseModel, Field, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 DEV_SECRET = "dev-insecure-secret-change-me"  # noqa: S105 - refused outside development
+MIN_SECRET_LENGTH = 32
 
 
 class HttpSettings(BaseModel):
@@ -228,12 +229,59 @@ class AnalyticsSettings(BaseModel):
     alert_check_seconds: float = Field(default=2.0, gt=0, le=60)
 
 
+class RateLimit(BaseModel):
+    """At most ``limit`` attempts per ``window_seconds`` (a sliding window)."""
+
+    limit: int = Field(ge=1)
+    window_seconds: float = Field(gt=0)
+
+
+class SecuritySettings(BaseModel):
+    """Transport and abuse protection (docs/security.md): WebSocket origins, headers, rate limits."""
+
+    # Origins a browser may open the room socket from, besides the public base URL and the
+    # page's own host (same-origin). E.g. ["https://live.example.com"].
+    allowed_origins: list[str] = Field(default_factory=list)
+    hsts_seconds: int = Field(default=31_536_000, ge=0)  # one year (ASVS 3.4.1)
+    ws_ticket_seconds: int = Field(default=30, ge=1, le=300)
+    # Failed sign-ins per account and IP; every sign-in attempt per IP; sign-ups per IP.
+    login_per_account_ip: RateLimit = RateLimit(limit=10, window_seconds=60)
+    login_per_ip: RateLimit = RateLimit(limit=100, window_seconds=60)
+    register_per_ip: RateLimit = RateLimit(limit=30, window_seconds=600)
+    password_change_per_user: RateLimit = RateLimit(limit=5, window_seconds=900)
+    # "Sensitive" endpoints (data exports, WebSocket tickets, ...) per user.
+    sensitive_per_user: RateLimit = RateLimit(limit=10, window_seconds=3600)
+    ws_tickets_per_user: RateLimit = RateLimit(limit=60, window_seconds=60)
+
+
+class PrivacySettings(BaseModel):
+    """Members' data rights (docs/privacy.md): export links, account deletion."""
+
+    export_link_days: int = Field(default=7, ge=1, le=30)  # a download link works this long
+    exports_per_day: int = Field(default=3, ge=1, le=100)  # export requests per member per 24 h
+    deletion_cooling_off_days: int = Field(default=7, ge=0, le=30)  # 0: erase at once
+
+
+class RetentionSettings(BaseModel):
+    """Days each retention class of the data map is kept (docs/privacy.md, privacy/retention.py);
+    None: as long as the account (erasure ends it). Orders and the audit log never go below
+    the legal 3 years (raised to it)."""
+
+    account: int | None = None
+    session: int | None = Field(default=0, ge=0)
+    content: int | None = None
+    activity: int | None = Field(default=730, ge=1)
+    analytics_raw: int | None = Field(default=180, ge=1)  # raw events are pseudonymised after it
+    commerce: int | None = Field(default=1095, ge=1095)
+    audit: int | None = Field(default=1095, ge=1095)
+
+
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(
         env_prefix="LIVECIRCLE_", env_nested_delimiter="__", env_file=".env", extra="ignore"
     )
 
-    env: Literal["development", "test", "production"] = "development"
+    env: Literal["development", "test", "staging", "production"] = "development"
     var_dir: Path = Path("./var")
     database_url: str = ""
     redis_url: str = ""
@@ -254,11 +302,19 @@ class Settings(BaseSettings):
     community: CommunitySettings = CommunitySettings()
     analytics: AnalyticsSettings = AnalyticsSettings()
     password_hash: PasswordHashSettings = PasswordHashSettings()
+    security: SecuritySettings = SecuritySettings()
+    privacy: PrivacySettings = PrivacySettings()
+    retention: RetentionSettings = RetentionSettings()
 
     @model_validator(mode="after")
     def _refuse_placeholder_secret(self) -> Settings:
-        if self.env == "production" and self.secret_key == DEV_SECRET:
-            raise ValueError("LIVECIRCLE_SECRET_KEY must be set to a real secret in production")
+        if self.env not in ("development", "test") and (
+            self.secret_key == DEV_SECRET or len(self.secret_key) < MIN_SECRET_LENGTH
+        ):
+            raise ValueError(
+                f"LIVECIRCLE_SECRET_KEY must be a real secret of at least {MIN_SECRET_LENGTH} characters "
+                f"outside development (env={self.env})"
+            )
         cost = self.password_hash
         if self.env == "production" and (cost.memory_cost_kib < 19_456 or cost.time_cost < 2):
             raise ValueError("password_hash below OWASP's argon2id minimum (19 MiB, 2 passes) in production")

@@ -47,7 +47,7 @@ from livecircle.growth.notify import tasks as notify_tasks
 from livecircle.growth.notify.routes import router as notify_router
 from livecircle.growth.onboarding_routes import router as onboarding_router
 from livecircle.identity import service as identity_service
-from livecircle.identity.deps import CSRF_COOKIE, principal_cache
+from livecircle.identity.deps import csrf_cookie, principal_cache
 from livecircle.identity.routes import router as identity_router
 from livecircle.interaction import sockets as interaction_sockets
 from livecircle.interaction import tasks as interaction_tasks
@@ -62,12 +62,15 @@ from livecircle.interaction.qa import tasks as qa_tasks
 from livecircle.interaction.qa.routes import router as qa_router
 from livecircle.interaction.routes import router as interaction_router
 from livecircle.interaction.runofshow_routes import router as runofshow_router
+from livecircle.kit import redact
 from livecircle.kit.db import Database
 from livecircle.kit.errors import install_error_handlers
 from livecircle.kit.i18n import Translator, load_catalogs
 from livecircle.kit.jobs import JobRunner
 from livecircle.kit.logging import configure_logging
 from livecircle.kit.metrics import HTTP_LATENCY, HTTP_REQUESTS
+from livecircle.kit.ratelimit import RateLimiter
+from livecircle.kit.security_headers import SecurityHeaders
 from livecircle.kit.templating import Pages
 from livecircle.live import tasks as live_tasks
 from livecircle.live.delivery import router as delivery_router
@@ -83,6 +86,10 @@ from livecircle.realtime.gateway import Gateway
 from livecircle.realtime.hub import Hub
 from livecircle.realtime.presence import RedisPresence
 from livecircle.realtime.redis_broker import RedisBroker
+from livecircle.web import consent_wiring, privacy_wiring
+from livecircle.web.api_docs import DOCS_PATH, SWAGGER_CDN
+from livecircle.web.api_docs import router as api_docs_router
+from livecircle.web.audit_pages import router as audit_pages_router
 from livecircle.web.commerce_pages import router as commerce_pages_router
 from livecircle.web.community_pages import router as community_pages_router
 from livecircle.web.coupon_pages import router as coupon_pages_router
@@ -95,24 +102,28 @@ from livecircle.web.notify_pages import router as notify_pages_router
 from livecircle.web.order_pages import router as order_pages_router
 from livecircle.web.pages import router as pages_router
 from livecircle.web.report_pages import router as report_pages_router
+from livecircle.web.security_pages import router as security_pages_router
 from livecircle.web.segment_pages import router as segment_pages_router
 from livecircle.web.sockets import make_admit
 
 WEB = Path(__file__).parent / "web"
+# Signed single-purpose links (e-mailed): their token is the path's last part, kept out of logs.
+CAPABILITY_LINKS = ("/unsubscribe/", "/exports/", "/guardian/")
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:
     settings = settings or get_settings()
     configure_logging(level=settings.log_level, json=settings.log_json)
+    redact.install(capability_prefixes=CAPABILITY_LINKS)
     identity_service.configure_hashing(settings.password_hash)
     translator = Translator(load_catalogs(WEB / "translations"), default=settings.default_locale)
     pages = Pages(WEB / "templates", translator)
-    app = FastAPI(
+    app = LivecircleApp(
         title="livecircle",
         version=__version__,
         lifespan=_lifespan,
         openapi_url="/api/openapi.json",
-        docs_url="/api/docs",
+        docs_url=None,  # web.api_docs serves /api/docs without inline script
         redoc_url=None,
     )
     app.state.settings = settings
@@ -121,6 +132,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.playback_sessions = PlaybackSessions()
     app.state.background = set()
     app.state.principals = principal_cache()
+    app.state.limiter = RateLimiter.for_url(settings.redis_url)
     app.state.payments = SandboxProvider(settings.secret_key, settings.http.base_url)
     install_error_handlers(app, render_page=_error_page)
     for router in (
@@ -163,6 +175,11 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         notify_router,
         notify_pages_router,
         report_pages_router,
+        security_pages_router,
+        api_docs_router,
+        audit_pages_router,
+        *consent_wiring.ROUTERS,
+        *privacy_wiring.ROUTERS,
     ):
         app.include_router(router)
     app.mount("/static", StaticFiles(directory=WEB / "static"), name="static")
@@ -211,6 +228,9 @@ async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
     analytics = app.state.analytics_node = Analytics(db, settings, hub, gateway)
     app.state.analytics = analytics.store
     tag_tasks.register_jobs(runner, analytics.store)
+    translator = app.state.translator
+    app.state.retention = await consent_wiring.install(db, runner, settings, translator, analytics.store)
+    privacy_wiring.install(app, db, runner, settings)
     report_tasks.register(db, runner, app.state.analytics)
     judge = alert_tasks.AlertJudge(
         db, analytics.store, analytics.shows, every=settings.analytics.alert_check_seconds
@@ -262,6 +282,7 @@ async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
         await hub.stop()
         await close_batcher(db.engine)
         await db.dispose()
+        await app.state.limiter.close()
 
 
 async def _node_id(settings: Settings) -> int:
@@ -289,6 +310,20 @@ def _make_hub(settings: Settings) -> Hub:
     )
 
 
+class LivecircleApp(FastAPI):
+    def build_middleware_stack(self) -> ASGIApp:
+        """Security headers and the WebSocket Origin check outermost: even Starlette's own
+        500 page (ServerErrorMiddleware) carries the headers."""
+        settings: Settings = self.state.settings
+        return SecurityHeaders(
+            super().build_middleware_stack(),
+            base_url=settings.http.base_url,
+            hsts_seconds=settings.security.hsts_seconds,
+            allowed_origins=settings.security.allowed_origins,
+            third_party={DOCS_PATH: SWAGGER_CDN},
+        )
+
+
 class RequestContext:
     """Locale, the CSRF double-submit cookie, and request metrics, as plain ASGI: Starlette's
     ``BaseHTTPMiddleware`` re-wraps every request and response in tasks and streams, which
@@ -309,7 +344,8 @@ class RequestContext:
             cookie=request.cookies.get("lc_lang"),
             accept_language=request.headers.get("accept-language", ""),
         )
-        csrf = request.cookies.get(CSRF_COOKIE)
+        csrf_name = csrf_cookie(state.settings)
+        csrf = request.cookies.get(csrf_name)
         request.state.csrf_token = csrf or secrets.token_urlsafe(24)
         started = time.perf_counter()
         status = 500
@@ -321,7 +357,7 @@ class RequestContext:
                 if not csrf:
                     cookie = Response()
                     cookie.set_cookie(
-                        CSRF_COOKIE,
+                        csrf_name,
                         request.state.csrf_token,
                         samesite="lax",
                         secure=state.settings.cookie_secure,

@@ -23,4 +23,9 @@ def load_all() -> None:
     import livecircle.kit.jobs
     import livecircle.kit.tracking
     import livecircle.live.models
-    import livecircle.moderation.models  # noqa: F401
+    import livecircle.moderation.models
+    import livecircle.privacy.audit
+    import livecircle.privacy.consent_models
+    import livecircle.privacy.kit_tags
+    import livecircle.privacy.models
+    import livecircle.privacy.pseudonym  # noqa: F401

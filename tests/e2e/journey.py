@@ -15,6 +15,18 @@ from tests.media_tools import start_encoder, stop_encoder
 GUIDE_OPT_OUT = 'localStorage.setItem("lc_guide_seen:all", "1");'
 
 
+async def wait_until(page: Page, expression: str, *, timeout_ms: float = 30_000) -> Any:
+    """``page.wait_for_function`` for pages under the site's CSP: Playwright's version evaluates
+    its string with ``eval`` inside the page, which a CSP without 'unsafe-eval' refuses. This
+    polls ``page.evaluate`` (DevTools evaluation, which the page's CSP does not govern)."""
+    deadline = time.monotonic() + timeout_ms / 1000
+    while not (value := await page.evaluate(expression)):
+        if time.monotonic() > deadline:
+            raise TimeoutError(f"still false after {timeout_ms} ms: {expression}")
+        await asyncio.sleep(0.05)
+    return value
+
+
 async def new_context(browser: Browser, *, guide: bool = False, **options: Any) -> BrowserContext:
     """A browser context; without ``guide`` its room pages do not open the guide by themselves."""
     context = await browser.new_context(**options)
@@ -41,13 +53,10 @@ async def signed_in_context(
 
 async def wait_for_playback(page: Page, *, seconds: float = 2.0, timeout_ms: float = 40_000) -> float:
     """Wait until the video has played ``seconds`` and is still advancing; returns currentTime."""
-    await page.wait_for_function(
-        f"document.querySelector('#player').currentTime > {seconds}", timeout=timeout_ms
-    )
-    before = await page.evaluate("document.querySelector('#player').currentTime")
-    await page.wait_for_function(
-        f"document.querySelector('#player').currentTime > {before} + 0.5", timeout=10_000
-    )
+    played = "document.querySelector('#player').currentTime"
+    await wait_until(page, f"{played} > {seconds}", timeout_ms=timeout_ms)
+    before = await page.evaluate(played)
+    await wait_until(page, f"{played} > {before} + 0.5", timeout_ms=10_000)
     errors = await page.evaluate("window.lcPlayer ? window.lcPlayer.errors : ['no player']")
     assert errors == [], errors
     current: float = await page.evaluate("document.querySelector('#player').currentTime")

@@ -17,7 +17,7 @@ from playwright.async_api import Browser, BrowserContext, Page
 
 from livecircle.demo import DEMO_PASSWORD
 from tests.conftest import Account, RunningServer, make_account
-from tests.e2e.journey import new_context, signed_in_context
+from tests.e2e.journey import new_context, signed_in_context, wait_until
 
 HOST_EMAIL = "host@demo.livecircle.local"
 
@@ -58,7 +58,7 @@ class Stage:
         if on_page:
             on_page(page)
         await page.goto(f"/rooms/{self.room_id}")
-        await page.wait_for_function("window.lcRoom && window.lcRoom.connected", timeout=10_000)
+        await wait_until(page, "window.lcRoom && window.lcRoom.connected", timeout_ms=10_000)
         return page
 
     async def go_live(self) -> None:

@@ -11,7 +11,7 @@ from livecircle.commerce import coupons
 from livecircle.community.models import CommunityMember
 from livecircle.demo import DEMO_PASSWORD
 from livecircle.live import service as live_service
-from tests.e2e.journey import signed_in_context
+from tests.e2e.journey import signed_in_context, wait_until
 from tests.e2e.stage import HOST_EMAIL, Stage
 
 pytestmark = pytest.mark.e2e
@@ -85,7 +85,7 @@ async def test_the_first_visit_guide_explains_the_room_and_follows_for_the_gift(
     await expect(dialog).to_be_hidden()
 
     await page.reload()
-    await page.wait_for_function("window.lcGuide !== undefined")
+    await wait_until(page, "window.lcGuide !== undefined")
     await expect(dialog).to_be_hidden()  # seen: it does not open again by itself
     await page.click("#guide-button")
     await expect(dialog).to_be_visible()

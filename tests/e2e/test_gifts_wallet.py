@@ -17,7 +17,7 @@ from livecircle.demo import DEMO_PASSWORD
 from livecircle.economy import service as economy_service
 from livecircle.identity import service as identity_service
 from tests.conftest import Account
-from tests.e2e.journey import new_context, signed_in_context
+from tests.e2e.journey import new_context, signed_in_context, wait_until
 from tests.e2e.stage import Stage, ops_in
 
 pytestmark = pytest.mark.e2e
@@ -102,7 +102,7 @@ async def test_gift_reaches_every_viewer_the_ranking_and_the_wallet(stage: Stage
     await giving.click("#gift-send")
     await effect.locator(".gift-effect-combo", has_text="x20").wait_for(timeout=5_000)
     after_two = 100 - heart["price"] * 20
-    await giving.wait_for_function(f"document.querySelector('#gift-balance').dataset.coins === '{after_two}'")
+    await wait_until(giving, f"document.querySelector('#gift-balance').dataset.coins === '{after_two}'")
     assert await coins_of(stage, sender) == after_two
     assert [(op["gift_id"], op["count"]) for op in gift_ops] == [(heart["id"], 10), (heart["id"], 10)]
     assert len({op["key"] for op in gift_ops}) == 2

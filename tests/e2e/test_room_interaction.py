@@ -15,6 +15,7 @@ import pytest
 import websockets
 from playwright.async_api import Locator, Page
 
+from tests.e2e.journey import wait_until
 from tests.e2e.stage import HOST_EMAIL, Stage, ops_in
 
 pytestmark = pytest.mark.e2e
@@ -93,7 +94,7 @@ async def test_muted_viewer_sees_the_notice_and_cannot_type(stage: Stage) -> Non
     assert await audience.locator("#chat-list .chat-system").count() == 0
     # A fresh page does not know yet; its first line is refused and the page locks the input.
     await author.reload()
-    await author.wait_for_function("window.lcRoom && window.lcRoom.connected")
+    await wait_until(author, "window.lcRoom && window.lcRoom.connected")
     # The hello tells the page about the mute: it is locked before the viewer types anything.
     await author.locator("#chat-notice", has_text="禁言").wait_for(timeout=3_000)
     assert await author.locator("#chat-input").is_disabled()
@@ -204,10 +205,8 @@ async def test_anonymous_likes_are_batched_and_reach_other_viewers(stage: Stage)
         await tapper.click("#like-button")
     assert await tapper.locator("#like-count").inner_text() == "7"  # optimistic
     assert await tapper.locator(".float-heart").count() > 0
-    await watcher.wait_for_function(
-        "document.querySelector('#like-count').textContent === '7'", timeout=5_000
-    )
-    await tapper.wait_for_function("document.querySelector('#like-count').textContent === '7'")
+    await wait_until(watcher, "document.querySelector('#like-count').textContent === '7'", timeout_ms=5_000)
+    await wait_until(tapper, "document.querySelector('#like-count').textContent === '7'")
     assert sum(op["count"] for op in like_ops) == 7
     assert len(like_ops) < 7  # batched, not one op per tap
 
@@ -230,10 +229,14 @@ async def test_chat_burst_keeps_the_page_bounded_and_responsive(stage: Stage) ->
     talkers = [await stage.member("刷屏") for _ in range(25)]
     page = await stage.open()
     await page.evaluate(RAF_PROBE)
-    base = stage.server.ws_url + f"/ws/rooms/{stage.room_id}?token="
+    url = stage.server.ws_url + f"/ws/rooms/{stage.room_id}"
+
+    def as_account(token: str) -> Any:
+        return websockets.connect(url, additional_headers={"Authorization": f"Bearer {token}"})
+
     async with contextlib.AsyncExitStack() as stack:
-        host = await stack.enter_async_context(websockets.connect(base + stage.host_token))
-        members = [await stack.enter_async_context(websockets.connect(base + a.token)) for a in talkers]
+        host = await stack.enter_async_context(as_account(stage.host_token))
+        members = [await stack.enter_async_context(as_account(a.token)) for a in talkers]
         drains = [asyncio.create_task(drain(ws)) for ws in [host, *members]]
         # 30 rounds in ~1.5 s: 10 ordinary lines (12 per account, under the 20 / 30 s limit)
         # and 9 host lines (priority: never folded) per round, ~380 lines per second in all.

@@ -41,6 +41,7 @@ from sqlalchemy import select
 from livecircle.analytics.models import AnonIdentity
 from livecircle.kit.db import Database
 from livecircle.kit.tracking import AnalyticsEvent
+from livecircle.privacy.models import ReplicaRewrite
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -126,6 +127,7 @@ class EventStore:
         self._lock = asyncio.Lock()
         self._marks: deque[tuple[float, int]] = deque()
         self._identity_cursor = 0
+        self._rewrite_cursor = 0
         self.synced_at = 0.0
 
     @staticmethod
@@ -153,8 +155,42 @@ class EventStore:
                 if len(rows) < SYNC_BATCH:
                     break
             await self._sync_identities()
+            await self._apply_rewrites()
             self.synced_at = time.monotonic()
             return copied
+
+    async def apply_rewrites(self) -> int:
+        """Re-read the rows an erasure rewrote (``privacy_replica_rewrite``) since this node last
+        looked: every node's replica converges on the database. Returns the rows re-read."""
+        async with self._lock:
+            return await self._apply_rewrites()
+
+    async def _apply_rewrites(self) -> int:
+        table = AnalyticsEvent.__table__
+        async with self.db.sessionmaker() as session:
+            notes = (
+                await session.execute(
+                    select(ReplicaRewrite.id, ReplicaRewrite.table_name, ReplicaRewrite.keys)
+                    .where(ReplicaRewrite.id > self._rewrite_cursor)
+                    .order_by(ReplicaRewrite.id)
+                )
+            ).all()
+            if not notes:
+                return 0
+            seqs = sorted({int(k) for _, name, keys in notes if name == "analytics_event" for k in keys})
+            rows: list[dict[str, Any]] = []
+            for start in range(0, len(seqs), 1000):
+                found = await session.execute(
+                    select(table).where(table.c.seq.in_(seqs[start : start + 1000]))
+                )
+                rows.extend(dict(row._mapping) for row in found)
+            identities = None
+            if any(name == "analytics_identity" for _, name, _ in notes):
+                links = await session.execute(select(AnonIdentity.anon_id, AnonIdentity.user_id))
+                identities = [(anon, int(user)) for anon, user in links.all()]
+        await self.run(lambda con: rewrite_rows(con, seqs, rows, identities))
+        self._rewrite_cursor = int(notes[-1][0])
+        return len(seqs)
 
     def _reread_from(self, cursor: int) -> int:
         now = time.monotonic()
@@ -200,6 +236,29 @@ def _on_cursor(con: duckdb.DuckDBPyConnection, fn: Callable[[duckdb.DuckDBPyConn
         return fn(cursor)
     finally:
         cursor.close()
+
+
+def rewrite_rows(
+    con: duckdb.DuckDBPyConnection,
+    seqs: list[int],
+    rows: list[dict[str, Any]],
+    identities: list[tuple[str, int]] | None,
+) -> None:
+    """Rows rewritten in the database take their new values (ids, props); rows deleted there
+    leave the replica (and the rollups are rebuilt); ``identities`` replaces the merge links."""
+    if rows:
+        con.executemany(
+            "UPDATE events SET event_id = ?, user_id = ?, anon_id = ?, props = ? WHERE seq = ?",
+            [[r["event_id"], r["user_id"], r["anon_id"], _props_text(r["props"]), r["seq"]] for r in rows],
+        )
+    gone = sorted(set(seqs) - {int(r["seq"]) for r in rows})
+    if gone:
+        con.executemany("DELETE FROM events WHERE seq = ?", [[seq] for seq in gone])
+        rebuild_rollups(con)
+    if identities is not None:
+        con.execute("DELETE FROM identities").fetchall()
+        if identities:
+            con.executemany("INSERT OR REPLACE INTO identities VALUES (?, ?)", identities)
 
 
 def _max_seq(con: duckdb.DuckDBPyConnection) -> int:

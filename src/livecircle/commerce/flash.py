@@ -13,11 +13,13 @@ from livecircle.commerce import catalog, stock
 from livecircle.commerce.errors import FlashSaleNotFound, NotOnSale, SoldOut
 from livecircle.commerce.events import FlashSaleEnded, FlashSaleScheduled
 from livecircle.commerce.models import FlashSale
+from livecircle.identity.schemas import Principal
 from livecircle.kit import jobs
 from livecircle.kit.clock import utcnow
 from livecircle.kit.db import one_sqlite_writer
 from livecircle.kit.errors import BadRequest
 from livecircle.kit.events import emit
+from livecircle.live import service as live
 from livecircle.live.models import Show
 
 CLOSE_JOB = "commerce.flash_sale_close"
@@ -69,6 +71,17 @@ async def do_create_sale(
 async def get_sale(session: AsyncSession, tenant_id: int, sale_id: int) -> FlashSale:
     sale = await session.get(FlashSale, sale_id)
     if sale is None or sale.tenant_id != tenant_id:
+        raise FlashSaleNotFound()
+    return sale
+
+
+async def access_sale(session: AsyncSession, principal: Principal, sale_id: int) -> FlashSale:
+    """The sale as it is now, if ``principal`` may see its room (a sale outside a show: its
+    tenant's members). Raises FlashSaleNotFound, RoomNotFound (another tenant's private room)."""
+    sale = await peek_sale(session, sale_id)
+    if sale.room_id is not None:
+        await live.access_room(session, principal, sale.room_id)
+    elif sale.tenant_id != principal.tenant_id:
         raise FlashSaleNotFound()
     return sale
 

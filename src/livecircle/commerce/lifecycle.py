@@ -17,6 +17,7 @@ from livecircle.kit import jobs
 from livecircle.kit.clock import utcnow
 from livecircle.kit.db import one_sqlite_writer
 from livecircle.kit.events import emit
+from livecircle.privacy.legal_hold import not_held
 
 TIMEOUT_JOB = "commerce.order_timeout"
 
@@ -51,6 +52,7 @@ async def list_orders(
     limit: int = 50,
 ) -> list[Order]:
     query = select(Order).where(Order.tenant_id == tenant_id).order_by(Order.id.desc()).limit(limit)
+    query = query.where(not_held(Order.user_id))  # an erased buyer's orders: auditors only
     if user_id is not None:
         query = query.where(Order.user_id == user_id)
     if show_id is not None:

@@ -22,6 +22,7 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from livecircle.kit.clock import utcnow
 from livecircle.kit.db import Base, UtcDateTime
+from livecircle.privacy.datamap import Category, Erase, not_personal, personal
 
 ORDER_STATES = ("created", "paid", "fulfilled", "cancelled", "refunded")
 PIN_COUNTDOWNS = (0, 5, 10, 20, 30)
@@ -33,8 +34,8 @@ class Product(Base):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     tenant_id: Mapped[int] = mapped_column(ForeignKey("identity_tenant.id", ondelete="CASCADE"), index=True)
-    name: Mapped[str] = mapped_column(String(120))
-    description: Mapped[str] = mapped_column(Text, default="")
+    name: Mapped[str] = mapped_column(String(120), info=not_personal("the brand's catalogue"))
+    description: Mapped[str] = mapped_column(Text, default="", info=not_personal("the brand's catalogue"))
     image_url: Mapped[str] = mapped_column(String(500), default="")
     external_url: Mapped[str | None] = mapped_column(String(500), default=None)
     # What it is (美妆, 数码, ...): buyers' and clickers' interest tags come from it.
@@ -55,7 +56,7 @@ class Sku(Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     tenant_id: Mapped[int] = mapped_column(ForeignKey("identity_tenant.id", ondelete="CASCADE"))
     product_id: Mapped[int] = mapped_column(ForeignKey("commerce_product.id", ondelete="CASCADE"), index=True)
-    name: Mapped[str] = mapped_column(String(60))
+    name: Mapped[str] = mapped_column(String(60), info=not_personal("the brand's catalogue"))
     price_cents: Mapped[int] = mapped_column(BigInteger)
     stock: Mapped[int] = mapped_column(Integer, default=0)
     created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
@@ -92,7 +93,16 @@ class Pin(Base):
     product_id: Mapped[int] = mapped_column(ForeignKey("commerce_product.id", ondelete="CASCADE"))
     countdown_s: Mapped[int] = mapped_column(Integer, default=0)
     opens_at: Mapped[datetime] = mapped_column(UtcDateTime)
-    pinned_by: Mapped[int] = mapped_column(Integer)
+    pinned_by: Mapped[int] = mapped_column(
+        Integer,
+        info=personal(
+            Category.ACTIVITY,
+            "which host pinned a product card",
+            retention="commerce",
+            subject=True,
+            erase=Erase.ANONYMISE,
+        ),
+    )
     pinned_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
     unpinned_at: Mapped[datetime | None] = mapped_column(UtcDateTime, default=None)
 
@@ -137,7 +147,16 @@ class FlashBuyer(Base):
     sale_id: Mapped[int] = mapped_column(
         ForeignKey("commerce_flash_sale.id", ondelete="CASCADE"), primary_key=True
     )
-    user_id: Mapped[int] = mapped_column(ForeignKey("identity_user.id", ondelete="CASCADE"), primary_key=True)
+    user_id: Mapped[int] = mapped_column(
+        ForeignKey("identity_user.id", ondelete="CASCADE"),
+        primary_key=True,
+        info=personal(
+            Category.COMMERCE,
+            "how much the member bought in a flash sale (per-user limit)",
+            retention="commerce",
+            subject=True,
+        ),
+    )
     quantity: Mapped[int] = mapped_column(Integer, default=0)
 
 
@@ -158,7 +177,7 @@ class CouponTemplate(Base):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     tenant_id: Mapped[int] = mapped_column(ForeignKey("identity_tenant.id", ondelete="CASCADE"), index=True)
-    name: Mapped[str] = mapped_column(String(60))
+    name: Mapped[str] = mapped_column(String(60), info=not_personal("the brand's coupon offer"))
     kind: Mapped[str] = mapped_column(String(8))  # fixed | percent
     amount_off_cents: Mapped[int] = mapped_column(BigInteger, default=0)
     percent_off: Mapped[int] = mapped_column(Integer, default=0)
@@ -189,7 +208,10 @@ class Coupon(Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     tenant_id: Mapped[int] = mapped_column(ForeignKey("identity_tenant.id", ondelete="CASCADE"))
     template_id: Mapped[int] = mapped_column(ForeignKey("commerce_coupon_template.id", ondelete="CASCADE"))
-    user_id: Mapped[int] = mapped_column(ForeignKey("identity_user.id", ondelete="CASCADE"))
+    user_id: Mapped[int] = mapped_column(
+        ForeignKey("identity_user.id", ondelete="CASCADE"),
+        info=personal(Category.COMMERCE, "coupons the member holds", retention="commerce", subject=True),
+    )
     slot: Mapped[int] = mapped_column(Integer, default=1)
     state: Mapped[str] = mapped_column(String(16), default="available")  # available | used
     order_id: Mapped[int | None] = mapped_column(Integer, default=None)
@@ -219,9 +241,29 @@ class Order(Base):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     tenant_id: Mapped[int] = mapped_column(ForeignKey("identity_tenant.id", ondelete="RESTRICT"))
-    user_id: Mapped[int] = mapped_column(ForeignKey("identity_user.id", ondelete="RESTRICT"), index=True)
-    client_key: Mapped[str] = mapped_column(String(255))
-    request_hash: Mapped[str] = mapped_column(String(64))
+    user_id: Mapped[int] = mapped_column(
+        ForeignKey("identity_user.id", ondelete="RESTRICT"),
+        index=True,
+        info=personal(
+            Category.COMMERCE,
+            "orders the member placed; kept for tax and consumer law (电子商务法 art. 31)",
+            retention="commerce",
+            subject=True,
+            erase=Erase.LEGAL_HOLD,
+        ),
+    )
+    client_key: Mapped[str] = mapped_column(
+        String(255),
+        info=personal(
+            Category.COMMERCE,
+            "the member's app's idempotency key for an order",
+            retention="commerce",
+            erase=Erase.ANONYMISE,
+        ),
+    )
+    request_hash: Mapped[str] = mapped_column(
+        String(64), info=not_personal("a hash of the order request, for idempotent replays")
+    )
     status: Mapped[str] = mapped_column(String(16), default="created")
     product_id: Mapped[int] = mapped_column(Integer)
     sku_id: Mapped[int] = mapped_column(Integer, index=True)
@@ -242,7 +284,11 @@ class Order(Base):
     fulfilled_at: Mapped[datetime | None] = mapped_column(UtcDateTime, default=None)
     cancelled_at: Mapped[datetime | None] = mapped_column(UtcDateTime, default=None)
     refunded_at: Mapped[datetime | None] = mapped_column(UtcDateTime, default=None)
-    cancel_reason: Mapped[str | None] = mapped_column(String(32), default=None)
+    cancel_reason: Mapped[str | None] = mapped_column(
+        String(32),
+        default=None,
+        info=not_personal("a fixed code: why an order was cancelled (timeout, buyer, stock)"),
+    )
 
 
 class Payment(Base):
@@ -252,9 +298,29 @@ class Payment(Base):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     tenant_id: Mapped[int] = mapped_column(ForeignKey("identity_tenant.id", ondelete="RESTRICT"))
-    order_id: Mapped[int] = mapped_column(ForeignKey("commerce_order.id", ondelete="RESTRICT"), index=True)
+    order_id: Mapped[int] = mapped_column(
+        ForeignKey("commerce_order.id", ondelete="RESTRICT"),
+        index=True,
+        info=personal(
+            Category.FINANCIAL,
+            "payments of the member's orders",
+            retention="commerce",
+            erase=Erase.LEGAL_HOLD,
+            parent=True,
+        ),
+    )
     provider: Mapped[str] = mapped_column(String(32))
-    provider_ref: Mapped[str | None] = mapped_column(String(128), unique=True, default=None)
+    provider_ref: Mapped[str | None] = mapped_column(
+        String(128),
+        unique=True,
+        default=None,
+        info=personal(
+            Category.FINANCIAL,
+            "the payment provider's reference, for reconciliation",
+            retention="commerce",
+            erase=Erase.LEGAL_HOLD,
+        ),
+    )
     amount_cents: Mapped[int] = mapped_column(BigInteger)
     # pending | paid | failed | refund_due (paid after the order was cancelled)
     status: Mapped[str] = mapped_column(String(16), default="pending")
@@ -275,7 +341,36 @@ class FunnelStep(Base):
     show_id: Mapped[int | None] = mapped_column(Integer, default=None)
     product_id: Mapped[int] = mapped_column(Integer)
     kind: Mapped[str] = mapped_column(String(12))  # impression | click | add | order | pay
-    user_id: Mapped[int | None] = mapped_column(Integer, default=None)
-    viewer: Mapped[str | None] = mapped_column(String(64), default=None)
-    dedupe: Mapped[str] = mapped_column(String(160), unique=True)
+    user_id: Mapped[int | None] = mapped_column(
+        Integer,
+        default=None,
+        info=personal(
+            Category.ACTIVITY,
+            "the shopping funnel: who saw, clicked and bought a card",
+            retention="analytics_raw",
+            subject=True,
+            erase=Erase.ANONYMISE,
+        ),
+    )
+    viewer: Mapped[str | None] = mapped_column(
+        String(64),
+        default=None,
+        info=personal(
+            Category.DEVICE,
+            "the anonymous viewer of a funnel step",
+            retention="analytics_raw",
+            erase=Erase.ANONYMISE,
+            alias=True,
+        ),
+    )
+    dedupe: Mapped[str] = mapped_column(
+        String(160),
+        unique=True,
+        info=personal(
+            Category.ACTIVITY,
+            "deduplication key of a funnel step; embeds the viewer",
+            retention="analytics_raw",
+            erase=Erase.ANONYMISE,
+        ),
+    )
     created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)

@@ -43,6 +43,7 @@ from livecircle.kit.effects import defer
 from livecircle.kit.errors import BadRequest
 from livecircle.kit.events import emit
 from livecircle.live import service as live
+from livecircle.privacy.legal_hold import not_held
 
 
 @dataclass(frozen=True, slots=True)
@@ -320,6 +321,7 @@ async def list_shop_orders(
     """The shop's orders, newest first; with ``status``, only those in it (what operators
     fulfil and refund)."""
     query = select(Order).where(Order.tenant_id == tenant_id).order_by(Order.id.desc()).limit(limit)
+    query = query.where(not_held(Order.user_id))  # an erased buyer's orders: auditors only
     if status is not None:
         query = query.where(Order.status == status)
     return list((await session.scalars(query)).all())

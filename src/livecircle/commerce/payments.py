@@ -18,6 +18,7 @@ from livecircle.kit.clock import utcnow
 from livecircle.kit.errors import BadRequest
 from livecircle.kit.events import emit
 from livecircle.kit.tracking import track
+from livecircle.privacy import consent
 
 PAY_PATH = "/api/v1/orders/payments/sandbox/{ref}/complete"
 CALLBACK_PATH = "/api/v1/orders/payments/sandbox/callback"
@@ -26,7 +27,9 @@ CALLBACK_PATH = "/api/v1/orders/payments/sandbox/callback"
 async def do_start_payment(
     session: AsyncSession, provider: PaymentProvider, *, order: Order
 ) -> tuple[Payment, str]:
-    """A payment attempt for an unpaid order and where to pay it; the pending one if any."""
+    """A payment attempt for an unpaid order and where to pay it; the pending one if any.
+    Raises ConsentRequired until the buyer gave the separate ``payment`` consent (PIPL art. 29)."""
+    await consent.require(session, order.user_id, consent.Purpose.PAYMENT)
     if order.status != "created" or order.expires_at <= utcnow():
         raise OrderStateConflict("Only an unpaid, unexpired order can be paid", order_status=order.status)
     pending = await session.scalar(

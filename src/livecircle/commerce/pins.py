@@ -13,9 +13,11 @@ from livecircle.commerce import catalog
 from livecircle.commerce.errors import NotOnSale, PinNotFound, TooManyPins
 from livecircle.commerce.events import ProductPinned, ProductUnpinned
 from livecircle.commerce.models import Pin, Product
+from livecircle.identity.schemas import Principal
 from livecircle.kit.clock import utcnow
 from livecircle.kit.db import one_sqlite_writer
 from livecircle.kit.events import emit
+from livecircle.live import service as live
 from livecircle.live.models import Show
 
 
@@ -76,6 +78,15 @@ async def get_pin(session: AsyncSession, pin_id: int) -> Pin:
     pin = await session.get(Pin, pin_id)
     if pin is None:
         raise PinNotFound()
+    return pin
+
+
+async def access_pin(session: AsyncSession, principal: Principal, pin_id: int) -> Pin:
+    """The card, if ``principal`` may see its room (its tenant's members: without a query).
+    Raises PinNotFound, RoomNotFound."""
+    pin = await get_pin(session, pin_id)
+    if principal.tenant_id != pin.tenant_id:
+        await live.access_room(session, principal, pin.room_id)
     return pin
 
 

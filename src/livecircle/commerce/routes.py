@@ -189,8 +189,9 @@ async def start_sale(data: FlashSaleIn, show: ManagedShow, session: DbSession) -
 
 
 @router.get("/flash-sales/{sale_id}")
-async def get_sale(sale_id: ObjectId, session: DbSession) -> dict[str, Any]:
-    return flash.sale_view(await flash.peek_sale(session, sale_id))
+async def get_sale(sale_id: ObjectId, session: DbSession, principal: CurrentPrincipal) -> dict[str, Any]:
+    """A sale's card, for whoever may see its room."""
+    return flash.sale_view(await flash.access_sale(session, principal, sale_id))
 
 
 @router.post("/flash-sales/{sale_id}/end")
@@ -225,7 +226,7 @@ async def show_orders(show: ManagedShow, session: DbSession) -> list[OrderOut]:
 async def funnel_step(data: FunnelIn, session: DbSession, principal: CurrentPrincipal) -> dict[str, bool]:
     """A viewer saw a card, opened its checkout or chose a SKU. Anonymous viewers send their
     random ``viewer`` id; each step counts once per viewer and card."""
-    pin = await pins.get_pin(session, data.pin_id)
+    pin = await pins.access_pin(session, principal, data.pin_id)
     who = f"u{principal.user_id}" if principal.user_id is not None else f"a{data.viewer or ''}"
     if principal.user_id is None and data.viewer is None:
         return {"counted": False}

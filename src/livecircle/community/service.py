@@ -130,9 +130,12 @@ async def check_join(
     """Join in one click; joining again changes nothing. ``show_id`` attributes the join to the
     live show whose card was clicked, ``invite_code`` to the member whose link was followed.
 
-    Raises CommunityNotFound, TierTooLow, ShowNotLive. Emits CommunityJoined."""
+    Raises CommunityNotFound (also for another tenant's group: members join their own tenant's
+    groups), TierTooLow, ShowNotLive. Emits CommunityJoined."""
     assert principal.user_id is not None
     community = await get_community(session, community_id)
+    if community.tenant_id != principal.tenant_id:
+        raise CommunityNotFound()
     existing = await get_member(session, community_id=community_id, user_id=principal.user_id)
     if existing is not None:
         return existing

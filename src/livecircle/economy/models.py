@@ -23,6 +23,7 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from livecircle.kit.clock import utcnow
 from livecircle.kit.db import Base, UtcDateTime
+from livecircle.privacy.datamap import Category, Erase, not_personal, personal
 
 
 class Account(Base):
@@ -44,9 +45,26 @@ class Account(Base):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     tenant_id: Mapped[int] = mapped_column(ForeignKey("identity_tenant.id", ondelete="RESTRICT"))
-    owner: Mapped[str] = mapped_column(String(32))  # "user:<id>" or "platform"
+    owner: Mapped[str] = mapped_column(
+        String(32),
+        info=personal(
+            Category.FINANCIAL,
+            "whose ledger account it is (user:<id>)",
+            retention="account",
+            erase=Erase.ANONYMISE,
+        ),
+    )  # "user:<id>" or "platform"
     user_id: Mapped[int | None] = mapped_column(
-        ForeignKey("identity_user.id", ondelete="RESTRICT"), index=True, default=None
+        ForeignKey("identity_user.id", ondelete="RESTRICT"),
+        index=True,
+        default=None,
+        info=personal(
+            Category.FINANCIAL,
+            "the member's wallets and earnings (ledger, kept by law)",
+            retention="account",
+            subject=True,
+            erase=Erase.LEGAL_HOLD,
+        ),
     )
     currency: Mapped[str] = mapped_column(String(8))  # coin | point
     kind: Mapped[str] = mapped_column(String(16))  # wallet | earnings | revenue | issuance
@@ -68,17 +86,47 @@ class Transfer(Base):
 
     id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True)
     tenant_id: Mapped[int] = mapped_column(ForeignKey("identity_tenant.id", ondelete="RESTRICT"))
-    key: Mapped[str] = mapped_column(String(255))
-    request_hash: Mapped[str] = mapped_column(String(64))
+    key: Mapped[str] = mapped_column(
+        String(255),
+        info=personal(
+            Category.FINANCIAL,
+            "a transfer's idempotency key; some embed the member's id",
+            retention="commerce",
+            erase=Erase.ANONYMISE,
+        ),
+    )
+    request_hash: Mapped[str] = mapped_column(
+        String(64), info=not_personal("a hash of the request, for idempotent replays")
+    )
     kind: Mapped[str] = mapped_column(String(16))  # topup | gift | grant | ...
     currency: Mapped[str] = mapped_column(String(8))
     amount: Mapped[int] = mapped_column(BigInteger)
-    actor_id: Mapped[int | None] = mapped_column(Integer, index=True, default=None)
+    actor_id: Mapped[int | None] = mapped_column(
+        Integer,
+        index=True,
+        default=None,
+        info=personal(
+            Category.FINANCIAL,
+            "who moved coins or points (ledger, kept by law)",
+            retention="commerce",
+            subject=True,
+            erase=Erase.LEGAL_HOLD,
+        ),
+    )
     # Where it happened (plain ids: the live domain sits above this one).
     room_id: Mapped[int | None] = mapped_column(Integer, default=None)
     show_id: Mapped[int | None] = mapped_column(Integer, default=None)
     subject: Mapped[str | None] = mapped_column(String(64), default=None)  # e.g. "gift:3"
-    result: Mapped[dict[str, Any] | None] = mapped_column(JSON, default=None)
+    result: Mapped[dict[str, Any] | None] = mapped_column(
+        JSON,
+        default=None,
+        info=personal(
+            Category.FINANCIAL,
+            "the answer a transfer gave (balances), replayed on retries",
+            retention="commerce",
+            erase=Erase.LEGAL_HOLD,
+        ),
+    )
     created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
 
 
@@ -93,7 +141,17 @@ class Entry(Base):
         ForeignKey("economy_transfer.id", ondelete="RESTRICT"),
         index=True,
     )
-    account_id: Mapped[int] = mapped_column(ForeignKey("economy_account.id", ondelete="RESTRICT"), index=True)
+    account_id: Mapped[int] = mapped_column(
+        ForeignKey("economy_account.id", ondelete="RESTRICT"),
+        index=True,
+        info=personal(
+            Category.FINANCIAL,
+            "ledger legs on the member's accounts",
+            retention="commerce",
+            erase=Erase.LEGAL_HOLD,
+            parent=True,
+        ),
+    )
     amount: Mapped[int] = mapped_column(BigInteger)
 
 
@@ -106,7 +164,13 @@ class DailySpend(Base):
     tenant_id: Mapped[int] = mapped_column(
         ForeignKey("identity_tenant.id", ondelete="CASCADE"), primary_key=True
     )
-    user_id: Mapped[int] = mapped_column(ForeignKey("identity_user.id", ondelete="CASCADE"), primary_key=True)
+    user_id: Mapped[int] = mapped_column(
+        ForeignKey("identity_user.id", ondelete="CASCADE"),
+        primary_key=True,
+        info=personal(
+            Category.FINANCIAL, "tips per day, for the daily cap", retention="activity", subject=True
+        ),
+    )
     day: Mapped[date] = mapped_column(Date, primary_key=True)
     currency: Mapped[str] = mapped_column(String(8), primary_key=True)
     spent: Mapped[int] = mapped_column(BigInteger, default=0)
@@ -118,7 +182,7 @@ class Gift(Base):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     tenant_id: Mapped[int] = mapped_column(ForeignKey("identity_tenant.id", ondelete="CASCADE"), index=True)
-    name: Mapped[str] = mapped_column(String(32))
+    name: Mapped[str] = mapped_column(String(32), info=not_personal("the brand's gift catalogue"))
     price: Mapped[int] = mapped_column(BigInteger)
     currency: Mapped[str] = mapped_column(String(8), default="coin")  # coin gifts; point tips
     effect: Mapped[str] = mapped_column(String(16), default="float")  # float | banner | fullscreen
@@ -140,12 +204,40 @@ class TopUp(Base):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     tenant_id: Mapped[int] = mapped_column(ForeignKey("identity_tenant.id", ondelete="RESTRICT"))
-    user_id: Mapped[int] = mapped_column(ForeignKey("identity_user.id", ondelete="RESTRICT"), index=True)
-    client_key: Mapped[str] = mapped_column(String(255))
+    user_id: Mapped[int] = mapped_column(
+        ForeignKey("identity_user.id", ondelete="RESTRICT"),
+        index=True,
+        info=personal(
+            Category.FINANCIAL,
+            "coins the member bought (kept by law)",
+            retention="commerce",
+            subject=True,
+            erase=Erase.LEGAL_HOLD,
+        ),
+    )
+    client_key: Mapped[str] = mapped_column(
+        String(255),
+        info=personal(
+            Category.FINANCIAL,
+            "the member's app's idempotency key for a top-up",
+            retention="commerce",
+            erase=Erase.ANONYMISE,
+        ),
+    )
     coins: Mapped[int] = mapped_column(BigInteger)
     amount_cents: Mapped[int] = mapped_column(BigInteger)
     provider: Mapped[str] = mapped_column(String(32))
-    provider_ref: Mapped[str | None] = mapped_column(String(128), unique=True, default=None)
+    provider_ref: Mapped[str | None] = mapped_column(
+        String(128),
+        unique=True,
+        default=None,
+        info=personal(
+            Category.FINANCIAL,
+            "the payment provider's reference, for reconciliation",
+            retention="commerce",
+            erase=Erase.LEGAL_HOLD,
+        ),
+    )
     status: Mapped[str] = mapped_column(String(16), default="pending")  # pending | paid | failed
     transfer_id: Mapped[int | None] = mapped_column(BigInteger, default=None)
     created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
@@ -167,7 +259,11 @@ class Progress(Base):
     tenant_id: Mapped[int] = mapped_column(
         ForeignKey("identity_tenant.id", ondelete="CASCADE"), primary_key=True
     )
-    user_id: Mapped[int] = mapped_column(ForeignKey("identity_user.id", ondelete="CASCADE"), primary_key=True)
+    user_id: Mapped[int] = mapped_column(
+        ForeignKey("identity_user.id", ondelete="CASCADE"),
+        primary_key=True,
+        info=personal(Category.ACTIVITY, "the member's level, XP and check-in streak", subject=True),
+    )
     xp: Mapped[int] = mapped_column(BigInteger, default=0)
     points_earned: Mapped[int] = mapped_column(BigInteger, default=0)
     streak: Mapped[int] = mapped_column(Integer, default=0)
@@ -185,7 +281,16 @@ class PointsDaily(Base):
     tenant_id: Mapped[int] = mapped_column(
         ForeignKey("identity_tenant.id", ondelete="CASCADE"), primary_key=True
     )
-    user_id: Mapped[int] = mapped_column(ForeignKey("identity_user.id", ondelete="CASCADE"), primary_key=True)
+    user_id: Mapped[int] = mapped_column(
+        ForeignKey("identity_user.id", ondelete="CASCADE"),
+        primary_key=True,
+        info=personal(
+            Category.ACTIVITY,
+            "points earned per rule and day, for daily caps",
+            retention="activity",
+            subject=True,
+        ),
+    )
     day: Mapped[date] = mapped_column(Date, primary_key=True)
     rule: Mapped[str] = mapped_column(String(16), primary_key=True)
     earned: Mapped[int] = mapped_column(BigInteger, default=0)
@@ -199,7 +304,11 @@ class CheckIn(Base):
     tenant_id: Mapped[int] = mapped_column(
         ForeignKey("identity_tenant.id", ondelete="CASCADE"), primary_key=True
     )
-    user_id: Mapped[int] = mapped_column(ForeignKey("identity_user.id", ondelete="CASCADE"), primary_key=True)
+    user_id: Mapped[int] = mapped_column(
+        ForeignKey("identity_user.id", ondelete="CASCADE"),
+        primary_key=True,
+        info=personal(Category.ACTIVITY, "the member's daily check-ins", retention="activity", subject=True),
+    )
     day: Mapped[date] = mapped_column(Date, primary_key=True)
     points: Mapped[int] = mapped_column(Integer)
     streak: Mapped[int] = mapped_column(Integer)
@@ -220,7 +329,10 @@ class PointLot(Base):
 
     id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True)
     tenant_id: Mapped[int] = mapped_column(ForeignKey("identity_tenant.id", ondelete="CASCADE"))
-    user_id: Mapped[int] = mapped_column(ForeignKey("identity_user.id", ondelete="CASCADE"))
+    user_id: Mapped[int] = mapped_column(
+        ForeignKey("identity_user.id", ondelete="CASCADE"),
+        info=personal(Category.FINANCIAL, "the member's points that expire together", subject=True),
+    )
     amount: Mapped[int] = mapped_column(BigInteger)
     remaining: Mapped[int] = mapped_column(BigInteger)
     transfer_id: Mapped[int] = mapped_column(BigInteger)
@@ -240,13 +352,19 @@ class StoreItem(Base):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     tenant_id: Mapped[int] = mapped_column(ForeignKey("identity_tenant.id", ondelete="CASCADE"), index=True)
-    name: Mapped[str] = mapped_column(String(64))
-    description: Mapped[str] = mapped_column(String(500), default="")
+    name: Mapped[str] = mapped_column(String(64), info=not_personal("the brand's points store"))
+    description: Mapped[str] = mapped_column(
+        String(500), default="", info=not_personal("the brand's points store")
+    )
     kind: Mapped[str] = mapped_column(String(16))  # coupon | goods
     cost: Mapped[int] = mapped_column(BigInteger)  # points
     stock: Mapped[int] = mapped_column(Integer, default=0)
     per_user_limit: Mapped[int | None] = mapped_column(Integer, default=None)
-    payload: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)  # e.g. a coupon template code
+    payload: Mapped[dict[str, Any]] = mapped_column(
+        JSON,
+        default=dict,
+        info=not_personal("what a store item grants (a coupon template), set by the brand"),
+    )  # e.g. a coupon template code
     enabled: Mapped[bool] = mapped_column(Boolean, default=True)
     sort: Mapped[int] = mapped_column(Integer, default=0)
     created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
@@ -263,12 +381,38 @@ class Redemption(Base):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     tenant_id: Mapped[int] = mapped_column(ForeignKey("identity_tenant.id", ondelete="CASCADE"))
-    user_id: Mapped[int] = mapped_column(ForeignKey("identity_user.id", ondelete="CASCADE"))
+    user_id: Mapped[int] = mapped_column(
+        ForeignKey("identity_user.id", ondelete="CASCADE"),
+        info=personal(
+            Category.COMMERCE,
+            "points the member exchanged for goods (kept like an order)",
+            retention="commerce",
+            subject=True,
+            erase=Erase.LEGAL_HOLD,
+        ),
+    )
     item_id: Mapped[int] = mapped_column(ForeignKey("economy_store_item.id", ondelete="RESTRICT"))
-    key: Mapped[str] = mapped_column(String(255))
+    key: Mapped[str] = mapped_column(
+        String(255),
+        info=personal(
+            Category.COMMERCE,
+            "the member's app's idempotency key for a redemption",
+            retention="commerce",
+            erase=Erase.ANONYMISE,
+        ),
+    )
     kind: Mapped[str] = mapped_column(String(16))
     cost: Mapped[int] = mapped_column(BigInteger)
-    payload: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    payload: Mapped[dict[str, Any]] = mapped_column(
+        JSON,
+        default=dict,
+        info=personal(
+            Category.COMMERCE,
+            "what the member received (a coupon, delivery details)",
+            retention="commerce",
+            erase=Erase.ANONYMISE,
+        ),
+    )
     transfer_id: Mapped[int] = mapped_column(BigInteger)
     created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
 
@@ -284,8 +428,8 @@ class BadgeRule(Base):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     tenant_id: Mapped[int] = mapped_column(ForeignKey("identity_tenant.id", ondelete="CASCADE"))
-    code: Mapped[str] = mapped_column(String(32))
-    name: Mapped[str] = mapped_column(String(32))
+    code: Mapped[str] = mapped_column(String(32), info=not_personal("the brand's badge code"))
+    name: Mapped[str] = mapped_column(String(32), info=not_personal("the brand's badge name"))
     icon: Mapped[str] = mapped_column(String(16), default="🏅")
     stat: Mapped[str] = mapped_column(String(32))  # checkin_streak | gifts_sent | level | xp | ...
     threshold: Mapped[int] = mapped_column(BigInteger)
@@ -296,7 +440,11 @@ class BadgeRule(Base):
 class UserBadge(Base):
     __tablename__ = "economy_user_badge"
 
-    user_id: Mapped[int] = mapped_column(ForeignKey("identity_user.id", ondelete="CASCADE"), primary_key=True)
+    user_id: Mapped[int] = mapped_column(
+        ForeignKey("identity_user.id", ondelete="CASCADE"),
+        primary_key=True,
+        info=personal(Category.ACTIVITY, "badges the member earned", subject=True),
+    )
     badge_id: Mapped[int] = mapped_column(
         ForeignKey("economy_badge_rule.id", ondelete="CASCADE"), primary_key=True
     )
@@ -312,6 +460,10 @@ class Membership(Base):
     tenant_id: Mapped[int] = mapped_column(
         ForeignKey("identity_tenant.id", ondelete="CASCADE"), primary_key=True
     )
-    user_id: Mapped[int] = mapped_column(ForeignKey("identity_user.id", ondelete="CASCADE"), primary_key=True)
+    user_id: Mapped[int] = mapped_column(
+        ForeignKey("identity_user.id", ondelete="CASCADE"),
+        primary_key=True,
+        info=personal(Category.COMMERCE, "the member's paid premium period", subject=True),
+    )
     premium_until: Mapped[datetime] = mapped_column(UtcDateTime)
     updated_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)

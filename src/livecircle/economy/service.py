@@ -26,6 +26,7 @@ from livecircle.identity.models import User
 from livecircle.kit.clock import utcnow
 from livecircle.kit.errors import BadRequest, NotFound
 from livecircle.kit.events import emit
+from livecircle.privacy import consent
 
 # name, price, currency, effect, icon
 DEFAULT_GIFTS: tuple[tuple[str, int, str, str, str], ...] = (
@@ -216,9 +217,11 @@ async def do_start_topup(
 ) -> tuple[TopUp, str]:
     """A pending top-up and where to pay it; the same key returns the same top-up.
 
-    Raises MinorsCannotPay, IdempotencyKeyReused, BadRequest.
+    Raises MinorsCannotPay, ConsentRequired (no separate ``payment`` consent yet: PIPL art. 29),
+    IdempotencyKeyReused, BadRequest.
     """
     await check_may_pay(session, user_id)
+    await consent.require(session, user_id, consent.Purpose.PAYMENT)
     if not 0 < coins <= rules.max_topup_coins:
         raise BadRequest(f"A top-up is 1 to {rules.max_topup_coins} coins", max_coins=rules.max_topup_coins)
     existing = await session.scalar(

@@ -33,3 +33,9 @@ class CsrfFailed(AppError):
     code = "csrf_failed"
     status_code = 403
     message = "The form expired or came from elsewhere; reload the page and try again"
+
+
+class WrongPassword(AppError):
+    code = "wrong_password"
+    status_code = 403
+    message = "The current password is wrong"

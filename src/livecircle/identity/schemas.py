@@ -51,6 +51,12 @@ class RegisterIn(Schema):
     display_name: str = Field(min_length=1, max_length=32)
     tenant: str | None = Field(default=None, min_length=1, max_length=64)
     invite_code: str | None = Field(default=None, max_length=16, description="The inviter's personal code")
+    # Consent (privacy.consent): the terms are agreed by signing up; marketing only when chosen.
+    marketing: bool = Field(default=False, description="Opt in to offers and news (default: no)")
+    birth_year: int | None = Field(
+        default=None, ge=1900, le=2100, description="Needed under 18; under 14 a guardian must agree"
+    )
+    guardian_email: EmailStr | None = Field(default=None, description="A parent's address (under 14)")
 
 
 class InviteOut(Schema):
@@ -84,3 +90,13 @@ class MeOut(Schema):
     tenant_id: int | None
     role: Role | None
     authenticated: bool
+
+
+class PasswordChangeIn(Schema):
+    current_password: str = Field(min_length=1, max_length=128)
+    new_password: str = Field(min_length=8, max_length=128)
+
+
+class WsTicketOut(Schema):
+    ticket: str = Field(description="Offer the WebSocket subprotocols 'livecircle' and 'ticket.<ticket>'")
+    expires_in: int = Field(description="Seconds the ticket stays valid; it opens one socket")

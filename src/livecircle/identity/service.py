@@ -10,18 +10,25 @@ from typing import Any
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
-from sqlalchemy import func, select
+from sqlalchemy import delete, func, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from livecircle.config import PasswordHashSettings
-from livecircle.identity.errors import EmailTaken, InvalidCredentials, NotAMember, TenantNotFound
+from livecircle.identity.errors import (
+    EmailTaken,
+    InvalidCredentials,
+    NotAMember,
+    TenantNotFound,
+    WrongPassword,
+)
 from livecircle.identity.events import UserRegistered, UserSignedIn
 from livecircle.identity.models import ApiToken, Membership, PageSession, Tenant, User
 from livecircle.identity.schemas import Principal, Role
 from livecircle.kit.clock import utcnow
 from livecircle.kit.events import emit
 from livecircle.kit.ids import new_token
+from livecircle.privacy import audit
 
 _hasher = PasswordHasher()  # replaced by configure_hashing() when an app starts
 # Verified against when the e-mail is unknown, so timing does not reveal accounts.
@@ -61,6 +68,15 @@ async def get_tenant_by_slug(session: AsyncSession, slug: str) -> Tenant:
     if tenant is None:
         raise TenantNotFound()
     return tenant
+
+
+async def is_platform_admin(session: AsyncSession, principal: Principal, platform_slug: str) -> bool:
+    """Whether ``principal`` is an admin of the platform's own tenant (``Settings.default_tenant``):
+    the auditor who reads across tenants (the audit log, legal-hold records)."""
+    if principal.role is not Role.ADMIN or principal.tenant_id is None:
+        return False
+    platform = await session.scalar(select(Tenant.id).where(Tenant.slug == platform_slug))
+    return platform is not None and platform == principal.tenant_id
 
 
 async def ensure_tenant(session: AsyncSession, *, slug: str, name: str) -> Tenant:
@@ -153,15 +169,35 @@ async def members_among(session: AsyncSession, *, tenant_id: int, user_ids: list
     return set(rows)
 
 
-async def do_set_role(session: AsyncSession, *, user: User, tenant: Tenant, role: Role) -> None:
+async def do_set_role(
+    session: AsyncSession,
+    *,
+    user: User,
+    tenant: Tenant,
+    role: Role,
+    actor: Principal | None = None,
+    purpose: str = "role assigned by an administrator",
+) -> None:
+    """Audited (``role.change``; ``actor`` None: from the command line)."""
     membership = await session.scalar(
         select(Membership).where(Membership.user_id == user.id, Membership.tenant_id == tenant.id)
     )
+    before = membership.role if membership is not None else None
     if membership is None:
         session.add(Membership(user_id=user.id, tenant_id=tenant.id, role=role.value))
     else:
         membership.role = role.value
     await session.flush()
+    audit.defer(
+        session,
+        action="role.change",
+        target=f"user:{user.id}",
+        purpose=purpose,
+        actor_id=actor.user_id if actor else None,
+        tenant_id=tenant.id,
+        actor_role="cli" if actor is None else (actor.role.value if actor.role else None),
+        detail={"from": before, "to": role.value},
+    )
 
 
 async def check_sign_in(
@@ -257,3 +293,97 @@ async def get_user(session: AsyncSession, user_id: int) -> User | None:
 async def user_id_for_invite_code(session: AsyncSession, code: str | None) -> int | None:
     """The account whose personal invite code this is (None for no or an unknown code)."""
     return await _inviter(session, code)
+
+
+async def get_principal_of_member(session: AsyncSession, *, user_id: int, tenant_id: int) -> Principal | None:
+    """The principal of ``user_id`` acting in ``tenant_id`` (None when no longer a member)."""
+    query = (
+        select(Membership.user_id, Membership.tenant_id, User.display_name, Membership.role)
+        .join(User, User.id == Membership.user_id)
+        .where(Membership.user_id == user_id, Membership.tenant_id == tenant_id)
+    )
+    return await _principal(session, query)
+
+
+async def do_change_password(
+    session: AsyncSession,
+    *,
+    user_id: int,
+    current_password: str,
+    new_password: str,
+    keep_session: str | None = None,
+    keep_token: str | None = None,
+) -> list[str]:
+    """Check the current password, store the new one, and sign the account out everywhere else:
+    every page session but ``keep_session`` is deleted and every API token but ``keep_token``
+    revoked (raw values of the caller's own). Returns the revoked tokens' hashes, for the
+    principal caches to forget. Raises WrongPassword. Audited (``account.password_change``)."""
+    user = await session.get(User, user_id)
+    if user is None or not await _verify_password(user.password_hash, current_password):
+        raise WrongPassword()
+    user.password_hash = await hash_password(new_password)
+    kept_session = token_digest(keep_session) if keep_session else ""
+    kept_token = token_digest(keep_token) if keep_token else ""
+    sessions = await session.execute(
+        delete(PageSession).where(PageSession.user_id == user_id, PageSession.token_hash != kept_session)
+    )
+    revoked = list(
+        await session.scalars(
+            update(ApiToken)
+            .where(ApiToken.user_id == user_id, ApiToken.revoked_at.is_(None))
+            .where(ApiToken.token_hash != kept_token)
+            .values(revoked_at=utcnow())
+            .returning(ApiToken.token_hash)
+        )
+    )
+    closed = int(getattr(sessions, "rowcount", 0) or 0)
+    await audit.record(
+        session,
+        action="account.password_change",
+        target=f"user:{user_id}",
+        purpose="the account holder changed their password; their other sessions and tokens were revoked",
+        actor_id=user_id,
+        detail={"sessions_closed": closed, "tokens_revoked": len(revoked)},
+    )
+    return revoked
+
+
+async def check_password(session: AsyncSession, *, user_id: int, password: str) -> User:
+    """The account, when ``password`` is its password (re-authentication before a sensitive
+    change: deleting the account, changing the e-mail). Raises WrongPassword."""
+    user = await session.get(User, user_id)
+    if user is None or not await _verify_password(user.password_hash, password):
+        raise WrongPassword()
+    return user
+
+
+async def do_update_profile(
+    session: AsyncSession, *, user: User, display_name: str | None = None, email: str | None = None
+) -> User:
+    """Correct the member's name or e-mail (PIPL art. 46). Raises EmailTaken."""
+    if display_name is not None:
+        user.display_name = display_name.strip()
+    if email is not None and email.strip().lower() != user.email:
+        email = email.strip().lower()
+        if await get_user_by_email(session, email) is not None:
+            raise EmailTaken()
+        user.email = email
+    try:
+        await session.flush()
+    except IntegrityError as exc:  # a concurrent registration took the address
+        raise EmailTaken() from exc
+    return user
+
+
+async def do_revoke_access(session: AsyncSession, *, user_id: int) -> list[str]:
+    """Sign the account out everywhere: every page session deleted, every API token revoked.
+    Returns the revoked tokens' hashes, for the principal caches to forget."""
+    await session.execute(delete(PageSession).where(PageSession.user_id == user_id))
+    return list(
+        await session.scalars(
+            update(ApiToken)
+            .where(ApiToken.user_id == user_id, ApiToken.revoked_at.is_(None))
+            .values(revoked_at=utcnow())
+            .returning(ApiToken.token_hash)
+        )
+    )

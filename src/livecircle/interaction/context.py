@@ -18,6 +18,8 @@ from livecircle.kit.db import Database
 from livecircle.live import audience
 from livecircle.live import service as live_service
 from livecircle.moderation import service as moderation_service
+from livecircle.privacy import consent
+from livecircle.privacy.consent_errors import GuardianConsentPending
 
 
 @dataclass(slots=True)
@@ -78,8 +80,12 @@ async def load_sender(db: Database, principal: Principal, room: RoomContext) -> 
         follows = room.mode == "followers" and await audience.is_following(
             session, user_id=principal.user_id, host_id=room.owner_id
         )
+        # A member under 14 chats once a guardian agreed (PIPL art. 31); a failed load is not cached.
+        waiting = await consent.awaiting_guardian(session, principal.user_id)
     if user is None:
         raise ChatNeedsAccount()
+    if waiting:
+        raise GuardianConsentPending()
     return Sender(
         user_id=user.id,
         display_name=principal.display_name or user.display_name,

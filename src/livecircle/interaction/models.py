@@ -9,6 +9,7 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from livecircle.kit.clock import utcnow
 from livecircle.kit.db import Base, UtcDateTime
+from livecircle.privacy.datamap import Category, Erase, not_personal, personal
 
 # Chat ids are made in the process (kit.ids) so a line is broadcast before its batch is
 # written; BIGINT on PostgreSQL, the rowid INTEGER on SQLite (64-bit there already).
@@ -23,16 +24,33 @@ class ChatMessage(Base):
     tenant_id: Mapped[int] = mapped_column(ForeignKey("identity_tenant.id", ondelete="CASCADE"))
     room_id: Mapped[int] = mapped_column(ForeignKey("live_room.id", ondelete="CASCADE"))
     show_id: Mapped[int | None] = mapped_column(ForeignKey("live_show.id", ondelete="SET NULL"), index=True)
-    user_id: Mapped[int] = mapped_column(ForeignKey("identity_user.id", ondelete="CASCADE"), index=True)
-    display_name: Mapped[str] = mapped_column(String(64))
-    text: Mapped[str] = mapped_column(String(2000))
+    user_id: Mapped[int] = mapped_column(
+        ForeignKey("identity_user.id", ondelete="CASCADE"),
+        index=True,
+        info=personal(
+            Category.CONTENT, "chat the member sent in live rooms", retention="content", subject=True
+        ),
+    )
+    display_name: Mapped[str] = mapped_column(
+        String(64),
+        info=personal(Category.CONTENT, "the member's name as shown with a chat line", retention="content"),
+    )
+    text: Mapped[str] = mapped_column(
+        String(2000), info=personal(Category.CONTENT, "a chat line", retention="content")
+    )
     # chat | auto_reply
     kind: Mapped[str] = mapped_column(String(16), default="chat")
     # visible | held (waiting for review) | blocked | rejected | deleted
     status: Mapped[str] = mapped_column(String(16), default="visible")
     badge: Mapped[str | None] = mapped_column(String(16), default=None)
     reply_to_id: Mapped[int | None] = mapped_column(BigInteger, default=None)
-    mentions: Mapped[list[int]] = mapped_column(JSON, default=list)
+    mentions: Mapped[list[int]] = mapped_column(
+        JSON,
+        default=list,
+        info=personal(
+            Category.CONTENT, "members a chat line mentions", retention="content", erase=Erase.ANONYMISE
+        ),
+    )
     created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
 
 
@@ -71,7 +89,13 @@ class Mention(Base):
     __tablename__ = "interaction_mention"
 
     message_id: Mapped[int] = mapped_column(ChatId, primary_key=True)
-    user_id: Mapped[int] = mapped_column(ForeignKey("identity_user.id", ondelete="CASCADE"), primary_key=True)
+    user_id: Mapped[int] = mapped_column(
+        ForeignKey("identity_user.id", ondelete="CASCADE"),
+        primary_key=True,
+        info=personal(
+            Category.ACTIVITY, "chat lines mentioning the member", retention="activity", subject=True
+        ),
+    )
     room_id: Mapped[int] = mapped_column(ForeignKey("live_room.id", ondelete="CASCADE"))
     seen: Mapped[bool] = mapped_column(Boolean, default=False)
     created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
@@ -93,5 +117,7 @@ class ShowStep(Base):
     status: Mapped[str] = mapped_column(String(12), default="pending")
     show_id: Mapped[int | None] = mapped_column(ForeignKey("live_show.id", ondelete="SET NULL"), default=None)
     fired_at: Mapped[datetime | None] = mapped_column(UtcDateTime, default=None)
-    note: Mapped[str | None] = mapped_column(String(200), default=None)
+    note: Mapped[str | None] = mapped_column(
+        String(200), default=None, info=not_personal("why a planned step of a show failed (a system message)")
+    )
     created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)

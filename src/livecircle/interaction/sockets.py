@@ -71,7 +71,8 @@ def make_ops(
             viewer: RoomViewer = conn.context
             user_id = _id(message, "user_id")
             assert user_id is not None
-            assert viewer.principal.user_id is not None
+            if viewer.principal.user_id is None:  # an anonymous viewer: refused, not a crash
+                raise Unauthenticated("Sign in to moderate")
             minutes = message.get("minutes", 10)
             if not isinstance(minutes, int) or isinstance(minutes, bool) or not 0 < minutes <= 525_600:
                 raise BadRequest("'minutes' must be 1 to 525600")

@@ -111,7 +111,9 @@ def install_error_handlers(app: FastAPI, render_page: PageRenderer | None = None
 
     @app.exception_handler(AppError)
     async def _app_error(request: Request, exc: AppError) -> Response:
-        return respond(request, exc.to_problem())
+        response = respond(request, exc.to_problem())
+        response.headers.update(getattr(exc, "headers", None) or {})  # e.g. Retry-After on a 429
+        return response
 
     @app.exception_handler(RequestValidationError)
     async def _validation(request: Request, exc: RequestValidationError) -> Response:

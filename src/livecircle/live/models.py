@@ -9,6 +9,7 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from livecircle.kit.clock import utcnow
 from livecircle.kit.db import Base, UtcDateTime
+from livecircle.privacy.datamap import Category, Erase, not_personal, personal
 
 
 def stream_name_for(room_id: int) -> str:
@@ -26,14 +27,27 @@ class Room(Base):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     tenant_id: Mapped[int] = mapped_column(ForeignKey("identity_tenant.id", ondelete="CASCADE"), index=True)
-    owner_id: Mapped[int] = mapped_column(ForeignKey("identity_user.id"), index=True)
-    title: Mapped[str] = mapped_column(String(120))
-    description: Mapped[str] = mapped_column(Text, default="")
+    owner_id: Mapped[int] = mapped_column(
+        ForeignKey("identity_user.id"),
+        index=True,
+        info=personal(Category.ACTIVITY, "which host runs a room", subject=True, erase=Erase.ANONYMISE),
+    )
+    title: Mapped[str] = mapped_column(
+        String(120), info=not_personal("a room's public title, the brand's channel")
+    )
+    description: Mapped[str] = mapped_column(
+        Text, default="", info=not_personal("a room's public description, the brand's channel")
+    )
     visibility: Mapped[str] = mapped_column(String(16), default="public")
     # What the room is about (美妆, 数码, ...): viewers' interest tags come from it.
     category: Mapped[str] = mapped_column(String(40), default="")
     # None once revoked: nothing can publish until a new key is issued.
-    stream_key: Mapped[str | None] = mapped_column(String(64), unique=True, default=None)
+    stream_key: Mapped[str | None] = mapped_column(
+        String(64),
+        unique=True,
+        default=None,
+        info=not_personal("the room's secret stream key (the brand's, not a person's)"),
+    )
     key_rotated_at: Mapped[datetime | None] = mapped_column(UtcDateTime, default=None)
     created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
 
@@ -48,7 +62,9 @@ class Show(Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     room_id: Mapped[int] = mapped_column(ForeignKey("live_room.id", ondelete="CASCADE"), index=True)
     tenant_id: Mapped[int] = mapped_column(ForeignKey("identity_tenant.id", ondelete="CASCADE"), index=True)
-    title: Mapped[str] = mapped_column(String(120))
+    title: Mapped[str] = mapped_column(
+        String(120), info=not_personal("a show's public title, the brand's programme")
+    )
     scenario: Mapped[str] = mapped_column(String(24), default="brand")
     status: Mapped[str] = mapped_column(String(16), default="scheduled", index=True)
     scheduled_at: Mapped[datetime | None] = mapped_column(UtcDateTime, default=None)
@@ -80,8 +96,16 @@ class Follow(Base):
 
     __tablename__ = "live_follow"
 
-    user_id: Mapped[int] = mapped_column(ForeignKey("identity_user.id", ondelete="CASCADE"), primary_key=True)
-    host_id: Mapped[int] = mapped_column(ForeignKey("identity_user.id", ondelete="CASCADE"), primary_key=True)
+    user_id: Mapped[int] = mapped_column(
+        ForeignKey("identity_user.id", ondelete="CASCADE"),
+        primary_key=True,
+        info=personal(Category.ACTIVITY, "hosts the member follows", subject=True),
+    )
+    host_id: Mapped[int] = mapped_column(
+        ForeignKey("identity_user.id", ondelete="CASCADE"),
+        primary_key=True,
+        info=personal(Category.ACTIVITY, "members following the host", subject=True),
+    )
     created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
 
 
@@ -92,6 +116,12 @@ class Watch(Base):
     __tablename__ = "live_watch"
 
     show_id: Mapped[int] = mapped_column(ForeignKey("live_show.id", ondelete="CASCADE"), primary_key=True)
-    user_id: Mapped[int] = mapped_column(ForeignKey("identity_user.id", ondelete="CASCADE"), primary_key=True)
+    user_id: Mapped[int] = mapped_column(
+        ForeignKey("identity_user.id", ondelete="CASCADE"),
+        primary_key=True,
+        info=personal(
+            Category.ACTIVITY, "how long the member watched each show", retention="activity", subject=True
+        ),
+    )
     seconds: Mapped[int] = mapped_column(Integer, default=0)
     credited_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)

@@ -57,3 +57,9 @@ class ReportNotFound(AppError):
     code = "report_not_found"
     status_code = 404
     message = "No such report"
+
+
+class WordNotFound(AppError):
+    code = "word_not_found"
+    status_code = 404
+    message = "No such word in this tenant's list"

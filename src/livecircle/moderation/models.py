@@ -13,6 +13,7 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from livecircle.kit.clock import utcnow
 from livecircle.kit.db import Base, UtcDateTime
+from livecircle.privacy.datamap import Category, Erase, personal
 
 
 class ModerationWord(Base):
@@ -39,11 +40,27 @@ class Sanction(Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     tenant_id: Mapped[int] = mapped_column(ForeignKey("identity_tenant.id", ondelete="CASCADE"))
     room_id: Mapped[int] = mapped_column(ForeignKey("live_room.id", ondelete="CASCADE"))
-    user_id: Mapped[int] = mapped_column(ForeignKey("identity_user.id", ondelete="CASCADE"))
+    user_id: Mapped[int] = mapped_column(
+        ForeignKey("identity_user.id", ondelete="CASCADE"),
+        info=personal(Category.ACTIVITY, "mutes and bans of the member", retention="audit", subject=True),
+    )
     kind: Mapped[str] = mapped_column(String(8))  # mute | ban
     until: Mapped[datetime | None] = mapped_column(UtcDateTime, default=None)
-    reason: Mapped[str] = mapped_column(String(200), default="")
-    actor_id: Mapped[int | None] = mapped_column(ForeignKey("identity_user.id", ondelete="SET NULL"))
+    reason: Mapped[str] = mapped_column(
+        String(200),
+        default="",
+        info=personal(Category.ACTIVITY, "why a moderator muted or banned the member", retention="audit"),
+    )
+    actor_id: Mapped[int | None] = mapped_column(
+        ForeignKey("identity_user.id", ondelete="SET NULL"),
+        info=personal(
+            Category.ACTIVITY,
+            "which moderator muted or banned",
+            retention="audit",
+            subject=True,
+            erase=Erase.ANONYMISE,
+        ),
+    )
     lifted_at: Mapped[datetime | None] = mapped_column(UtcDateTime, default=None)
     created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
 
@@ -58,8 +75,15 @@ class Report(Base):
     tenant_id: Mapped[int] = mapped_column(ForeignKey("identity_tenant.id", ondelete="CASCADE"))
     room_id: Mapped[int] = mapped_column(ForeignKey("live_room.id", ondelete="CASCADE"), index=True)
     message_id: Mapped[int] = mapped_column(BigInteger)
-    reporter_id: Mapped[int] = mapped_column(ForeignKey("identity_user.id", ondelete="CASCADE"))
-    reason: Mapped[str] = mapped_column(String(200), default="")
+    reporter_id: Mapped[int] = mapped_column(
+        ForeignKey("identity_user.id", ondelete="CASCADE"),
+        info=personal(Category.CONTENT, "chat lines the member reported", retention="content", subject=True),
+    )
+    reason: Mapped[str] = mapped_column(
+        String(200),
+        default="",
+        info=personal(Category.CONTENT, "why the member reported a line", retention="content"),
+    )
     status: Mapped[str] = mapped_column(String(16), default="open")  # open | resolved
     created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
 
@@ -73,9 +97,33 @@ class ModerationLog(Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     tenant_id: Mapped[int] = mapped_column(ForeignKey("identity_tenant.id", ondelete="CASCADE"))
     room_id: Mapped[int | None] = mapped_column(ForeignKey("live_room.id", ondelete="CASCADE"))
-    actor_id: Mapped[int | None] = mapped_column(ForeignKey("identity_user.id", ondelete="SET NULL"))
+    actor_id: Mapped[int | None] = mapped_column(
+        ForeignKey("identity_user.id", ondelete="SET NULL"),
+        info=personal(
+            Category.ACTIVITY, "which moderator acted", retention="audit", subject=True, erase=Erase.ANONYMISE
+        ),
+    )
     action: Mapped[str] = mapped_column(String(32))
-    target_user_id: Mapped[int | None] = mapped_column(Integer, default=None)
+    target_user_id: Mapped[int | None] = mapped_column(
+        Integer,
+        default=None,
+        info=personal(
+            Category.ACTIVITY,
+            "whom a moderation action was about",
+            retention="audit",
+            subject=True,
+            erase=Erase.ANONYMISE,
+        ),
+    )
     target_message_id: Mapped[int | None] = mapped_column(BigInteger, default=None)
-    detail: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    detail: Mapped[dict[str, Any]] = mapped_column(
+        JSON,
+        default=dict,
+        info=personal(
+            Category.ACTIVITY,
+            "the facts of a moderation action (the line's text, the reason)",
+            retention="audit",
+            erase=Erase.ANONYMISE,
+        ),
+    )
     created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)

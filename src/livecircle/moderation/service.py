@@ -16,10 +16,11 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from livecircle.kit.clock import as_utc, utcnow
 from livecircle.kit.events import emit
-from livecircle.moderation.errors import ReportNotFound, WordListInvalid
+from livecircle.moderation.errors import ReportNotFound, WordListInvalid, WordNotFound
 from livecircle.moderation.events import UserSanctioned, WordListChanged
 from livecircle.moderation.models import ModerationLog, ModerationWord, Report, Sanction
 from livecircle.moderation.schemas import SanctionKind, WordIn
+from livecircle.privacy import audit
 
 
 def log_action(
@@ -43,7 +44,25 @@ def log_action(
         detail=detail,
     )
     session.add(entry)
+    if actor_id is not None:  # a person's decision (automatic verdicts are the log's alone)
+        audit.defer(
+            session,
+            action=f"moderation.{action}",
+            target=_audit_target(tenant_id, room_id, target_user_id, target_message_id),
+            purpose=str(detail.get("reason") or f"moderation: {action}"),
+            actor_id=actor_id,
+            tenant_id=tenant_id,
+            detail={"room_id": room_id, "message_id": target_message_id, **detail},
+        )
     return entry
+
+
+def _audit_target(tenant_id: int, room_id: int | None, user_id: int | None, message_id: int | None) -> str:
+    if user_id is not None:
+        return f"user:{user_id}"
+    if message_id is not None:
+        return f"message:{message_id}"
+    return f"room:{room_id}" if room_id is not None else f"tenant:{tenant_id}"
 
 
 async def list_log(session: AsyncSession, *, room_id: int, limit: int = 100) -> list[ModerationLog]:
@@ -257,7 +276,7 @@ async def do_add_words(
 async def do_remove_word(session: AsyncSession, *, tenant_id: int, actor_id: int, word_id: int) -> None:
     row = await session.get(ModerationWord, word_id)
     if row is None or row.tenant_id != tenant_id:
-        raise WordListInvalid("No such word in this tenant's list")
+        raise WordNotFound()  # another tenant's entry too
     await session.delete(row)
     log_action(
         session, tenant_id=tenant_id, room_id=None, actor_id=actor_id, action="words_remove", word=row.word

@@ -14,6 +14,7 @@ from typing import Any, Protocol
 
 Event = dict[str, Any]
 Deliver = Callable[[str, str, Event], Awaitable[None]]
+Scrub = Callable[[Event], Event | None]
 HISTORY = 1000
 
 
@@ -31,6 +32,11 @@ class Broker(Protocol):
         ...
 
     def unwatch(self, channel: str) -> None: ...
+
+    async def scrub(self, fix: Scrub) -> int:
+        """Rewrite (or drop, when ``fix`` returns None) the events kept for resume; returns
+        how many changed (an erased account's lines leave the replay history)."""
+        ...
 
     async def stop(self) -> None: ...
 
@@ -73,6 +79,19 @@ class MemoryBroker:
 
     def unwatch(self, channel: str) -> None:
         """Every channel is local in one process."""
+
+    async def scrub(self, fix: Scrub) -> int:
+        changed = 0
+        for ring in self._ring.values():
+            kept = []
+            for seq, event in ring:
+                fixed = fix(event)
+                changed += fixed is not event
+                if fixed is not None:
+                    kept.append((seq, fixed))
+            ring.clear()
+            ring.extend(kept)
+        return changed
 
     async def stop(self) -> None:
         self._deliver = None

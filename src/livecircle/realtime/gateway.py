@@ -23,6 +23,9 @@ from livecircle.realtime.hub import Connection, Hub, encode_frame, merge_missed
 log = logging.getLogger(__name__)
 
 MAX_INBOUND_BYTES = 8 * 1024
+# Clients that carry a one-time ticket in ``Sec-WebSocket-Protocol`` offer this protocol too; a
+# browser drops the socket unless the server picks one of those offered.
+SUBPROTOCOL = "livecircle"
 
 
 @dataclass(slots=True)
@@ -73,11 +76,11 @@ class Gateway:
         try:
             admission = await self.admit(ws, target)
         except AppError as exc:
-            await ws.accept()
+            await ws.accept(subprotocol=_subprotocol(ws))
             await ws.send_text(orjson.dumps({"events": [error_event(exc)]}).decode())
             await ws.close(code=4000 + exc.status_code)
             return
-        await ws.accept()
+        await ws.accept(subprotocol=_subprotocol(ws))
         conn = Connection(
             ws,
             channel=admission.channel,
@@ -156,6 +159,10 @@ class Gateway:
     @staticmethod
     async def _pong(conn: Connection, message: dict[str, Any]) -> None:
         conn.send_event({"type": "pong", "ref": message.get("ref")})
+
+
+def _subprotocol(ws: WebSocket) -> str | None:
+    return SUBPROTOCOL if SUBPROTOCOL in (ws.scope.get("subprotocols") or ()) else None
 
 
 def _parse(text: str) -> dict[str, Any]:

@@ -16,7 +16,7 @@ from typing import Any
 import orjson
 from redis.asyncio import Redis
 
-from livecircle.realtime.broker import HISTORY, Deliver, Event, event_id_key
+from livecircle.realtime.broker import HISTORY, Deliver, Event, Scrub, event_id_key
 
 log = logging.getLogger(__name__)
 BLOCK_MS = 100
@@ -75,6 +75,16 @@ class RedisBroker:
             return None  # trimmed past the client's position: it needs a fresh snapshot
         entries: Any = await self.redis.xrange(key, min=f"({after_id}", max="+", count=self.history_size)
         return [(_text(eid), orjson.loads(fields[b"e"])) for eid, fields in entries]
+
+    async def scrub(self, fix: Scrub) -> int:
+        """A stream entry cannot be rewritten in place: one that ``fix`` changes is deleted."""
+        changed = 0
+        async for key in self.redis.scan_iter(match=f"{self.prefix}:stream:*"):
+            entries: Any = await self.redis.xrange(key)
+            doomed = [eid for eid, fields in entries if fix(event := orjson.loads(fields[b"e"])) is not event]
+            if doomed:
+                changed += int(await self.redis.xdel(key, *doomed))
+        return changed
 
     async def _tail_id(self, channel: str) -> str:
         last: Any = await self.redis.xrevrange(self._key(channel), count=1)

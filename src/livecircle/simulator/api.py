@@ -36,6 +36,17 @@ class Api:
     def __init__(self, http: httpx.AsyncClient, tally: Tally) -> None:
         self.http = http
         self.tally = tally
+        self._may_pay: set[int] = set()  # viewers who gave the separate payment consent
+
+    async def agree_to_pay(self, who: Identity) -> bool:
+        """The separate ``payment`` consent a member gives before their first payment (PIPL
+        art. 29), once per simulated viewer."""
+        if who.user_id not in self._may_pay:
+            body = {"granted": True}
+            if await self.call("PUT", "/api/v1/me/consents/payment", who, json=body) is None:
+                return False
+            self._may_pay.add(who.user_id)
+        return True
 
     async def call(
         self,
@@ -92,6 +103,14 @@ class Api:
                 return None
         return None
 
+    async def ws_subprotocols(self, who: Identity) -> list[str] | None:
+        """What a signed-in viewer offers on the room socket's handshake: a one-time ticket
+        (POST /api/v1/ws-tickets), never the bearer token in the URL. None when refused."""
+        response = await self.call("POST", "/api/v1/ws-tickets", who)
+        if response is None:
+            return None
+        return ["livecircle", f"ticket.{response.json()['ticket']}"]
+
     async def room_of_show(self, show_id: int, who: Identity | None) -> int | None:
         """The room a show belongs to: found among the rooms the caller may see."""
         rooms = await self.call("GET", "/api/v1/rooms", who)
@@ -145,6 +164,8 @@ class Api:
 
     async def pay(self, who: Identity, order_id: int, *, success: bool) -> bool:
         """Start a sandbox payment and answer its checkout; the callback settles it."""
+        if not await self.agree_to_pay(who):
+            return False
         started = await self.call("POST", f"/api/v1/orders/{order_id}/payments", who)
         if started is None:
             return False
@@ -161,6 +182,8 @@ class Api:
 
     async def top_up(self, who: Identity, coins: int) -> int:
         """Buy ``coins`` through the sandbox provider; the wallet's coins once credited (0: failed)."""
+        if not await self.agree_to_pay(who):
+            return 0
         started = await self.call(
             "POST", "/api/v1/wallet/topups", who, key=str(uuid.uuid4()), json={"coins": coins}
         )

@@ -22,6 +22,7 @@ from typing import Any
 
 import websockets
 from websockets.asyncio.client import ClientConnection
+from websockets.typing import Subprotocol
 
 from livecircle.simulator.api import Api, Identity, Json
 from livecircle.simulator.scenario import Scenario
@@ -131,10 +132,14 @@ class Viewer:
         await asyncio.sleep(room.clock.until(self.plan.arrive_min))
         if room.ended.is_set():
             return
-        query = f"?token={self.identity.token}" if self.identity else ""
+        offered = await room.api.ws_subprotocols(self.identity) if self.identity else None
+        if self.identity and offered is None:
+            return  # the refusal is counted in the tally
+        protocols = [Subprotocol(p) for p in offered] if offered else None
         try:
-            url = f"{room.ws_url}/ws/rooms/{room.room_id}{query}"
-            async with websockets.connect(url, additional_headers={"X-Device-Id": self.anon_key}) as ws:
+            url = f"{room.ws_url}/ws/rooms/{room.room_id}"
+            headers = {"X-Device-Id": self.anon_key}
+            async with websockets.connect(url, additional_headers=headers, subprotocols=protocols) as ws:
                 self.ws = ws
                 room.tally.add("arrivals")
                 reader = asyncio.create_task(self._read(ws))

@@ -12,23 +12,25 @@ from livecircle.economy import service as economy_service
 from livecircle.economy.deps import operator_tenant
 from livecircle.economy.schemas import GiftIn
 from livecircle.identity import service as identity_service
+from livecircle.identity import throttle
 from livecircle.identity.deps import (
-    SESSION_COOKIE,
     CsrfChecked,
     CurrentPrincipal,
+    session_cookie,
+    session_token,
     sign_session,
-    unsign_session,
 )
 from livecircle.identity.errors import EmailTaken, InvalidCredentials
 from livecircle.identity.schemas import Role
 from livecircle.kit.deps import AppSettings, DbSession
 from livecircle.kit.i18n import LOCALES
+from livecircle.kit.ratelimit import Limiter, RateLimited
 from livecircle.kit.templating import get_pages
 from livecircle.live import service as live_service
 from livecircle.live.routes import stream_key_out
 from livecircle.live.schemas import RoomCreate, Scenario, ShowCreate, ShowStatus, Visibility
 from livecircle.live.state import room_state
-from livecircle.web import commerce_pages, invite_pages
+from livecircle.web import commerce_pages, consent_pages, invite_pages
 
 router = APIRouter(include_in_schema=False)
 Text = Annotated[str, Form(max_length=200)]
@@ -224,23 +226,32 @@ async def login(
     session: DbSession,
     settings: AppSettings,
     principal: CurrentPrincipal,
+    limiter: Limiter,
     email: Text,
     password: Text,
     next: Annotated[str, Form(max_length=200)] = "/",
 ) -> Response:
     client, new_device = invite_pages.page_client(request)
     try:
-        user = await identity_service.check_sign_in(
-            session, email=email, password=password, ip=client.ip, device=client.device
+        user = await throttle.check_sign_in(
+            session,
+            limiter,
+            settings.security,
+            email=email,
+            password=password,
+            ip=client.ip,
+            device=client.device,
         )
         membership = await identity_service.get_membership(session, user_id=user.id)
-    except InvalidCredentials as exc:
-        return get_pages(request).render(
+    except (InvalidCredentials, RateLimited) as exc:
+        page = get_pages(request).render(
             request,
             "login.html",
             {"principal": principal, "next": next, "error": exc.code, "email": email},
-            401,
+            exc.status_code,
         )
+        page.headers.update(getattr(exc, "headers", {}))  # Retry-After on a 429
+        return page
     token = await identity_service.do_open_session(
         session, user=user, tenant_id=membership.tenant_id, max_age_days=settings.session_max_age_days
     )
@@ -263,13 +274,20 @@ async def register(
     session: DbSession,
     settings: AppSettings,
     principal: CurrentPrincipal,
+    limiter: Limiter,
     email: Text,
     password: Text,
     display_name: Annotated[str, Form(max_length=32)],
     invite_code: Annotated[str, Form(max_length=16)] = "",
+    marketing: Annotated[bool, Form()] = False,
+    birth_year: Annotated[str, Form(max_length=8)] = "",
+    guardian_email: Annotated[str, Form(max_length=200)] = "",
 ) -> Response:
-    error = _register_problem(email, password, display_name)
+    error = _register_problem(email, password, display_name) or consent_pages.age_problem(
+        birth_year, guardian_email
+    )
     client, new_device = invite_pages.page_client(request)
+    await throttle.check_register(limiter, settings.security, ip=client.ip)  # 429 page when over
     if error is None:
         try:
             tenant = await identity_service.get_tenant_by_slug(session, settings.default_tenant)
@@ -283,6 +301,9 @@ async def register(
                 ip=client.ip,
                 device=client.device,
             )
+            pending = await consent_pages.record_signup(
+                session, request, user, tenant.id, marketing, birth_year, guardian_email
+            )
         except EmailTaken as exc:
             error = exc.code
     if error is not None:
@@ -292,12 +313,16 @@ async def register(
             "email": email,
             "display_name": display_name,
             "invite_code": invite_code,
+            "marketing": marketing,
+            "birth_year": birth_year,
+            "guardian_email": guardian_email,
         }
         return get_pages(request).render(request, "register.html", context, 422)
     token = await identity_service.do_open_session(
         session, user=user, tenant_id=tenant.id, max_age_days=settings.session_max_age_days
     )
-    return invite_pages.keep_device(_signed_in(settings, token, "/"), client, new_device, settings)
+    target = "/me/consent?guardian=pending" if pending else "/"
+    return invite_pages.keep_device(_signed_in(settings, token, target), client, new_device, settings)
 
 
 def _register_problem(email: str, password: str, display_name: str) -> str | None:
@@ -312,12 +337,11 @@ def _register_problem(email: str, password: str, display_name: str) -> str | Non
 
 @router.post("/logout", dependencies=[CsrfChecked])
 async def logout(request: Request, session: DbSession, settings: AppSettings) -> Response:
-    raw = request.cookies.get(SESSION_COOKIE)
-    token = unsign_session(settings.secret_key, raw) if raw else None
+    token = session_token(request, settings)
     if token:
         await identity_service.do_close_session(session, token)
     response = RedirectResponse("/", status_code=303)
-    response.delete_cookie(SESSION_COOKIE, path="/")
+    response.delete_cookie(session_cookie(settings), path="/", secure=settings.cookie_secure)
     return response
 
 
@@ -334,7 +358,7 @@ async def set_language(request: Request, locale: str) -> Response:
 def _signed_in(settings: Any, token: str, target: str) -> Response:
     response = RedirectResponse(target, status_code=303)
     response.set_cookie(
-        SESSION_COOKIE,
+        session_cookie(settings),
         sign_session(settings.secret_key, token),
         httponly=True,
         samesite="lax",

@@ -152,11 +152,16 @@ async def my_tags(request: Request, session: DbSession, principal: CurrentPrinci
 
 @router.post("/me/tags/profiling", dependencies=[CsrfChecked])
 async def my_profiling(
-    session: DbSession, principal: CurrentPrincipal, opt_out: Annotated[bool, Form()] = False
+    request: Request,
+    session: DbSession,
+    principal: CurrentPrincipal,
+    opt_out: Annotated[bool, Form()] = False,
 ) -> Response:
+    """The one-tap switch: writes a ``profiling`` consent record (the same as /me/consent)."""
     if principal.user_id is None:
         return _sign_in("/me/tags")
-    await tags_service.do_set_profiling(session, user_id=principal.user_id, opt_out=opt_out)
+    locale = getattr(request.state, "locale", "zh-CN")
+    await tags_service.do_set_profiling(session, user_id=principal.user_id, opt_out=opt_out, locale=locale)
     return RedirectResponse("/me/tags?saved=1", status_code=303)
 
 
@@ -166,6 +171,7 @@ async def my_profiling(
 @router.get("/console/segments")
 async def console_segments(
     request: Request,
+    session: DbSession,
     principal: CurrentPrincipal,
     k: Annotated[int, Query(ge=2, le=12)] = clusters.DEFAULT_K,
     refresh: bool = False,
@@ -174,7 +180,7 @@ async def console_segments(
         return _sign_in("/console/segments")
     tenant_id = service.operator_tenant(principal)
     result = await service.segments(store_of(request), tenant_id=tenant_id, k=k, refresh=refresh)
-    overview = service.segments_json(result)
+    overview = service.segments_json(result, await service.profiled(session, result["churn"].scores))
     return _render(
         request,
         "console_segments.html",

@@ -17,12 +17,13 @@ from starlette.websockets import WebSocket
 
 from livecircle.config import Settings
 from livecircle.growth.invites.deps import new_device
+from livecircle.identity import tickets
 from livecircle.identity.deps import (
     DEVICE_COOKIE,
     DEVICE_HEADER,
     DEVICE_ID,
-    SESSION_COOKIE,
     resolve_principal,
+    session_cookie,
 )
 from livecircle.identity.schemas import ANONYMOUS, Principal
 from livecircle.interaction import policy as chat_policy
@@ -114,7 +115,7 @@ def make_admit(db: Database, settings: Settings, pipeline: ChatPipeline) -> Admi
     async def admit(ws: WebSocket, target: str) -> Admission:
         if not target.isdigit() or not 0 < int(target) < 2**31:
             raise BadRequest("Room ids are positive integers")
-        principal, standing = await _principal(db, ws, int(target))
+        principal, standing = await _principal(db, settings, ws, int(target))
         snapshot = await snapshots.get(int(target))
         room = snapshot.room
         if not live_service.can_see(principal, room):
@@ -141,12 +142,15 @@ def make_admit(db: Database, settings: Settings, pipeline: ChatPipeline) -> Admi
     return admit
 
 
-async def _principal(db: Database, ws: WebSocket, room_id: int) -> tuple[Principal, dict[str, Any]]:
-    """Anonymous viewers cost no query; members are looked up by token or session cookie, with
-    their standing in the room (``muted_until``, ``banned``) so the page can say so at once."""
+async def _principal(
+    db: Database, settings: Settings, ws: WebSocket, room_id: int
+) -> tuple[Principal, dict[str, Any]]:
+    """Anonymous viewers cost no query; members are looked up by session cookie, bearer header
+    or one-time ticket (identity.tickets; never a token in the URL), with their standing in the
+    room (``muted_until``, ``banned``) so the page can say so at once."""
     if (
-        not ws.query_params.get("token")
-        and not ws.cookies.get(SESSION_COOKIE)
+        not tickets.offered(ws)
+        and not ws.cookies.get(session_cookie(settings))
         and "authorization" not in ws.headers
     ):
         return ANONYMOUS, {}

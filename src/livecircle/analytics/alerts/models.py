@@ -10,6 +10,7 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from livecircle.kit.clock import utcnow
 from livecircle.kit.db import Base, UtcDateTime
+from livecircle.privacy.datamap import Category, Erase, not_personal, personal
 
 
 class AlertRule(Base):
@@ -21,7 +22,7 @@ class AlertRule(Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     tenant_id: Mapped[int] = mapped_column(ForeignKey("identity_tenant.id", ondelete="CASCADE"), index=True)
     room_id: Mapped[int | None] = mapped_column(ForeignKey("live_room.id", ondelete="CASCADE"), default=None)
-    name: Mapped[str] = mapped_column(String(80))
+    name: Mapped[str] = mapped_column(String(80), info=not_personal("an operator's name for an alert rule"))
     metric: Mapped[str] = mapped_column(String(40))
     comparator: Mapped[str] = mapped_column(String(2))
     threshold: Mapped[float] = mapped_column(Float)
@@ -32,7 +33,9 @@ class AlertRule(Base):
     action: Mapped[str] = mapped_column(String(16), default="")  # poll | coupon | lottery | ""
     # Signed deliveries (kit.webhooks) of each firing; the secret is shown to the operator.
     webhook_url: Mapped[str] = mapped_column(String(500), default="")
-    webhook_secret: Mapped[str] = mapped_column(String(64), default="")
+    webhook_secret: Mapped[str] = mapped_column(
+        String(64), default="", info=not_personal("the brand's webhook signing secret")
+    )
     enabled: Mapped[bool] = mapped_column(Boolean, default=True)
     created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
 
@@ -57,5 +60,17 @@ class Alert(Base):
     action: Mapped[str] = mapped_column(String(16), default="")
     raised_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
     acked_at: Mapped[datetime | None] = mapped_column(UtcDateTime, default=None)
-    acked_by: Mapped[int | None] = mapped_column(Integer, default=None)
-    action_result: Mapped[dict[str, Any] | None] = mapped_column(JSON, default=None)
+    acked_by: Mapped[int | None] = mapped_column(
+        Integer,
+        default=None,
+        info=personal(
+            Category.ACTIVITY,
+            "which operator acknowledged an alert",
+            retention="activity",
+            subject=True,
+            erase=Erase.ANONYMISE,
+        ),
+    )
+    action_result: Mapped[dict[str, Any] | None] = mapped_column(
+        JSON, default=None, info=not_personal("what an alert's action did: ids of a poll, coupon or lottery")
+    )

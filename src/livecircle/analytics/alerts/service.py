@@ -25,6 +25,8 @@ from livecircle.kit.clock import utcnow
 from livecircle.kit.db import dialect_insert, one_sqlite_writer
 from livecircle.kit.errors import BadRequest
 from livecircle.kit.tracking import track
+from livecircle.live import service as live_service
+from livecircle.live.errors import RoomNotFound
 
 COMPARATORS: dict[str, Callable[[float, float], bool]] = {
     "<": operator.lt,
@@ -76,7 +78,12 @@ def check_rule_fields(fields: dict[str, Any]) -> None:
 
 
 async def do_create_rule(session: AsyncSession, *, tenant_id: int, fields: dict[str, Any]) -> AlertRule:
+    """Raises BadRequest (fields), RoomNotFound (``room_id`` names another tenant's room)."""
     check_rule_fields(fields)
+    if fields.get("room_id") is not None:
+        room = await live_service.get_room(session, fields["room_id"])
+        if room.tenant_id != tenant_id:
+            raise RoomNotFound()
     await list_rules(session, tenant_id=tenant_id)  # the defaults first, so they are not seeded later
     rule = AlertRule(tenant_id=tenant_id, webhook_secret=secrets.token_urlsafe(24), **fields)
     session.add(rule)

@@ -10,6 +10,7 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from livecircle.kit.clock import utcnow
 from livecircle.kit.db import Base, UtcDateTime
+from livecircle.privacy.datamap import not_personal
 
 
 class StoredReport(Base):
@@ -20,9 +21,15 @@ class StoredReport(Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     show_id: Mapped[int] = mapped_column(ForeignKey("live_show.id", ondelete="CASCADE"), unique=True)
     tenant_id: Mapped[int] = mapped_column(ForeignKey("identity_tenant.id", ondelete="CASCADE"), index=True)
-    data: Mapped[dict[str, Any]] = mapped_column(JSON)
-    html: Mapped[str] = mapped_column(Text)
-    pdf: Mapped[bytes] = mapped_column(LargeBinary)
+    data: Mapped[dict[str, Any]] = mapped_column(
+        JSON, info=not_personal("a show's aggregate figures; names only the host, as the show's presenter")
+    )
+    html: Mapped[str] = mapped_column(
+        Text, info=not_personal("the show report rendered from its aggregate figures")
+    )
+    pdf: Mapped[bytes] = mapped_column(
+        LargeBinary, info=not_personal("the show report rendered from its aggregate figures")
+    )
     built_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
     build_seconds: Mapped[float] = mapped_column(Float)
 

@@ -33,38 +33,39 @@ def show_ids(text: str) -> list[int]:
 
 @router.get("/segments")
 async def segments(
-    request: Request, principal: CurrentUser, k: K = 4, refresh: bool = False
+    request: Request, session: DbSession, principal: CurrentUser, k: K = 4, refresh: bool = False
 ) -> dict[str, Any]:
     """Lifecycle mix, RFM tiers, K-Means clusters with centroids, churn risk with its AUC."""
     tenant_id = service.operator_tenant(principal)
     result = await service.segments(store_of(request), tenant_id=tenant_id, k=k, refresh=refresh)
-    return service.segments_json(result)
+    return service.segments_json(result, await service.profiled(session, result["churn"].scores))
 
 
 @router.get("/lifecycle.csv")
-async def lifecycle_csv(request: Request, principal: CurrentUser) -> Response:
+async def lifecycle_csv(request: Request, session: DbSession, principal: CurrentUser) -> Response:
     result = await service.segments(store_of(request), tenant_id=service.operator_tenant(principal))
-    scores = result["churn"].scores
-    rows = [
-        (u, s, lifecycle.STAGE_LABELS[s], scores.get(u))
-        for u, s in sorted(result["lifecycle"]["stages"].items())
-    ]
+    scores, stages = result["churn"].scores, result["lifecycle"]["stages"]
+    keep = await service.profiled(session, stages)
+    rows = [(u, s, lifecycle.STAGE_LABELS[s], scores.get(u)) for u, s in sorted(stages.items()) if u in keep]
     return exports.csv_response("lifecycle.csv", ("user_id", "stage", "stage_zh", "churn_score"), rows)
 
 
 @router.get("/rfm")
 async def rfm_list(
-    request: Request, principal: CurrentUser, limit: Annotated[int, Query(ge=1, le=10_000)] = 500
+    request: Request,
+    session: DbSession,
+    principal: CurrentUser,
+    limit: Annotated[int, Query(ge=1, le=10_000)] = 500,
 ) -> list[dict[str, Any]]:
     """Buyers with R, F, M, their 1-5 scores and tier, highest monetary value first."""
     return await service.rfm_rows(
-        store_of(request), tenant_id=service.operator_tenant(principal), limit=limit
+        session, store_of(request), tenant_id=service.operator_tenant(principal), limit=limit
     )
 
 
 @router.get("/rfm.csv")
-async def rfm_csv(request: Request, principal: CurrentUser) -> Response:
-    rows = await service.rfm_rows(store_of(request), tenant_id=service.operator_tenant(principal))
+async def rfm_csv(request: Request, session: DbSession, principal: CurrentUser) -> Response:
+    rows = await service.rfm_rows(session, store_of(request), tenant_id=service.operator_tenant(principal))
     return exports.csv_response("rfm.csv", rfm.COLUMNS, ([row[c] for c in rfm.COLUMNS] for row in rows))
 
 
@@ -95,10 +96,13 @@ async def clusters_csv(request: Request, principal: CurrentUser, k: K = 4) -> Re
 
 
 @router.get("/churn.csv")
-async def churn_csv(request: Request, principal: CurrentUser) -> Response:
-    """Every scored account, riskiest first, with the model's validation AUC on each row."""
+async def churn_csv(request: Request, session: DbSession, principal: CurrentUser) -> Response:
+    """Every scored account that allows profiling, riskiest first, with the validation AUC."""
     model = (await service.segments(store_of(request), tenant_id=service.operator_tenant(principal)))["churn"]
-    ranked = sorted(model.scores.items(), key=lambda item: (-item[1], item[0]))
+    keep = await service.profiled(session, model.scores)
+    ranked = sorted(
+        ((u, s) for u, s in model.scores.items() if u in keep), key=lambda item: (-item[1], item[0])
+    )
     rows = [(user, score, model.auc) for user, score in ranked]
     return exports.csv_response("churn.csv", ("user_id", "churn_score", "validation_auc"), rows)
 

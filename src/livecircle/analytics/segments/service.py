@@ -2,12 +2,14 @@
 
 A result is kept ``CACHE_SECONDS`` per node (K-Means and the churn model take seconds on a
 large tenant); ``refresh`` recomputes it. Experiments and cohorts are cheap and never cached.
+Every per-account list (churn risk, lifecycle, RFM) passes through ``profiled`` when it is
+shown, not when it is cached: an account that refused profiling leaves them at once.
 """
 
 from __future__ import annotations
 
 import time
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import asdict
 from datetime import datetime
 from typing import Any
@@ -23,6 +25,7 @@ from livecircle.identity.schemas import Principal, Role
 from livecircle.kit.clock import utcnow
 from livecircle.kit.errors import BadRequest, Forbidden
 from livecircle.live.models import Show
+from livecircle.privacy import consent
 
 CACHE_SECONDS = 300.0
 CHURN_LIST = 200  # accounts shown on the page (the CSV has all)
@@ -66,8 +69,16 @@ async def segments(
     return result
 
 
-def segments_json(result: dict[str, Any]) -> dict[str, Any]:
-    """The overview without per-account lists (those are in the CSV exports)."""
+async def profiled(session: AsyncSession, user_ids: Iterable[int]) -> set[int]:
+    """The accounts among ``user_ids`` that allow profiling (consent records, read now); a
+    pseudonymised id (negative, privacy.retention) names no account and is left out."""
+    accounts = [user_id for user_id in user_ids if user_id > 0]
+    return await consent.allowed_among(session, accounts, consent.Purpose.PROFILING)
+
+
+def segments_json(result: dict[str, Any], allowed: set[int] | None = None) -> dict[str, Any]:
+    """The overview without per-account lists (those are in the CSV exports); the churn list
+    holds only ``allowed`` accounts (those that allow profiling) when given."""
     clustering: clusters.Clustering = result["clusters"]
     model: churn.ChurnModel = result["churn"]
     return {
@@ -81,12 +92,16 @@ def segments_json(result: dict[str, Any]) -> dict[str, Any]:
             "clusters": [asdict(cluster) for cluster in clustering.clusters],
             "note": clustering.note,
         },
-        "churn": churn_summary(model),
+        "churn": churn_summary(model, allowed=allowed),
     }
 
 
-def churn_summary(model: churn.ChurnModel, limit: int = CHURN_LIST) -> dict[str, Any]:
+def churn_summary(
+    model: churn.ChurnModel, limit: int = CHURN_LIST, allowed: set[int] | None = None
+) -> dict[str, Any]:
     ranked = sorted(model.scores.items(), key=lambda item: (-item[1], item[0]))
+    if allowed is not None:
+        ranked = [(user, score) for user, score in ranked if user in allowed]
     return {
         "auc": model.auc,
         "horizon_days": model.horizon_days,
@@ -110,9 +125,14 @@ async def cohort_table(store: EventStore, *, tenant_id: int, weeks: int = 8) -> 
     )
 
 
-async def rfm_rows(store: EventStore, *, tenant_id: int, limit: int | None = None) -> list[dict[str, Any]]:
+async def rfm_rows(
+    session: AsyncSession, store: EventStore, *, tenant_id: int, limit: int | None = None
+) -> list[dict[str, Any]]:
+    """Buyers' RFM rows, only of accounts that allow profiling."""
     as_of = utcnow()
-    return await store.run(lambda con: rfm.rfm_rows(con, tenant_id=tenant_id, as_of=as_of, limit=limit))
+    rows = await store.run(lambda con: rfm.rfm_rows(con, tenant_id=tenant_id, as_of=as_of))
+    keep = await profiled(session, (row["user_id"] for row in rows))
+    return [row for row in rows if row["user_id"] in keep][:limit]
 
 
 async def list_shows(session: AsyncSession, *, tenant_id: int, limit: int = 200) -> list[Show]:

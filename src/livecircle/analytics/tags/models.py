@@ -1,4 +1,6 @@
-"""Tag rules per tenant, the tags of the latest run, and each member's profiling choice."""
+"""Tag rules per tenant and the tags of the latest run. Each member's profiling choice is a
+consent record (``privacy.consent``, purpose ``profiling``): the former ``ProfilePref`` table
+was migrated into it and dropped (migration 0020)."""
 
 from __future__ import annotations
 
@@ -10,6 +12,7 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from livecircle.kit.clock import utcnow
 from livecircle.kit.db import Base, UtcDateTime
+from livecircle.privacy.datamap import Category, not_personal, personal
 
 
 class TagRule(Base):
@@ -22,9 +25,11 @@ class TagRule(Base):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     tenant_id: Mapped[int] = mapped_column(ForeignKey("identity_tenant.id", ondelete="CASCADE"), index=True)
-    name: Mapped[str] = mapped_column(String(40))
+    name: Mapped[str] = mapped_column(String(40), info=not_personal("an operator's name for a tag rule"))
     kind: Mapped[str] = mapped_column(String(12))  # interest | consumption
-    definition: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    definition: Mapped[dict[str, Any]] = mapped_column(
+        JSON, default=dict, info=not_personal("a tag rule's conditions over events: no person in it")
+    )
     enabled: Mapped[bool] = mapped_column(Boolean, default=True)
     created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
@@ -42,20 +47,23 @@ class UserTag(Base):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     tenant_id: Mapped[int] = mapped_column(Integer)
-    user_id: Mapped[int] = mapped_column(ForeignKey("identity_user.id", ondelete="CASCADE"))
-    tag: Mapped[str] = mapped_column(String(80))
+    user_id: Mapped[int] = mapped_column(
+        ForeignKey("identity_user.id", ondelete="CASCADE"),
+        info=personal(
+            Category.INFERRED,
+            "interest and purchase tags worked out about the member (profiling, PIPL art. 24)",
+            subject=True,
+        ),
+    )
+    tag: Mapped[str] = mapped_column(
+        String(80), info=personal(Category.INFERRED, "an interest or purchase tag about the member")
+    )
     kind: Mapped[str] = mapped_column(String(12))
     rule_id: Mapped[int | None] = mapped_column(Integer, default=None)
-    reason: Mapped[str] = mapped_column(Text)
-    reason_en: Mapped[str] = mapped_column(Text, default="")
+    reason: Mapped[str] = mapped_column(
+        Text, info=personal(Category.INFERRED, "why the member carries the tag")
+    )
+    reason_en: Mapped[str] = mapped_column(
+        Text, default="", info=personal(Category.INFERRED, "why the member carries the tag")
+    )
     computed_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
-
-
-class ProfilePref(Base):
-    """A member's choice about profiling-based marketing (no row: allowed)."""
-
-    __tablename__ = "analytics_profile_pref"
-
-    user_id: Mapped[int] = mapped_column(ForeignKey("identity_user.id", ondelete="CASCADE"), primary_key=True)
-    profiling_opt_out: Mapped[bool] = mapped_column(Boolean, default=False)
-    updated_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)

@@ -23,6 +23,7 @@ from livecircle.analytics.tags.schemas import (
 )
 from livecircle.identity.deps import CurrentUser
 from livecircle.kit.deps import DbSession
+from livecircle.privacy import consent
 
 router = APIRouter(prefix="/api/v1", tags=["tags"])
 ObjectId = Annotated[int, Path(ge=1, le=2**31 - 1)]
@@ -102,7 +103,9 @@ async def my_tags(session: DbSession, principal: CurrentUser) -> MyTagsOut:
 async def set_profiling(data: ProfilingIn, session: DbSession, principal: CurrentUser) -> MyTagsOut:
     """Opt out of (or back into) profiling-based marketing; opting out deletes the tags now."""
     assert principal.user_id is not None
-    await service.do_set_profiling(session, user_id=principal.user_id, opt_out=data.profiling_opt_out)
+    await service.do_set_profiling(
+        session, user_id=principal.user_id, opt_out=data.profiling_opt_out, channel=consent.Channel.API
+    )
     rows = await service.list_user_tags(session, user_id=principal.user_id)
     return MyTagsOut(
         profiling_opt_out=data.profiling_opt_out, tags=[UserTagOut.model_validate(row) for row in rows]

@@ -1,8 +1,9 @@
 """Tag rules, tagging runs, coverage and each member's profiling choice.
 
-``profiling_allowed`` is the one filter every marketing list goes through: an account that
-opted out of profiling-based marketing is never in it, and keeps no profiling tags (they
-are deleted when it opts out, and no run gives it new ones).
+The member's choice is a consent record (``privacy.consent``, purpose ``profiling``, the single
+source of truth). ``profiling_allowed`` is the one filter every marketing list goes through:
+an account that refused profiling is never in it, and keeps no profiling tags (they are
+deleted when it refuses, and no run gives it new ones).
 """
 
 from __future__ import annotations
@@ -19,13 +20,14 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from livecircle.analytics.store import EventStore
 from livecircle.analytics.tags import compute
 from livecircle.analytics.tags.errors import TagRuleInvalid, TagRuleNameTaken, TagRuleNotFound
-from livecircle.analytics.tags.models import ProfilePref, TagRule, UserTag
+from livecircle.analytics.tags.models import TagRule, UserTag
 from livecircle.analytics.tags.schemas import TagRuleIn, TagRulePatch, parse_definition
 from livecircle.commerce.models import Product
 from livecircle.kit import jobs
 from livecircle.kit.clock import utcnow
 from livecircle.kit.db import dialect_insert, one_sqlite_writer
 from livecircle.live.models import Room
+from livecircle.privacy import consent
 
 RUN_JOB = "analytics.tag_run"
 RUN_EVERY = timedelta(hours=1)
@@ -199,7 +201,8 @@ async def do_run_tags(
     )
     await one_sqlite_writer(session)
     opted_out = await _opted_out(session, {tagging.user_id for tagging in found})
-    kept = [tagging for tagging in found if tagging.user_id not in opted_out]
+    # Pseudonymised events (negative ids, privacy.retention) name no account: never tagged.
+    kept = [tagging for tagging in found if tagging.user_id > 0 and tagging.user_id not in opted_out]
     await session.execute(delete(UserTag).where(UserTag.tenant_id == tenant_id))
     rows = [_row(tagging, tenant_id, as_of) for tagging in kept]
     for start in range(0, len(rows), INSERT_CHUNK):
@@ -262,10 +265,9 @@ async def list_tenant_tags(
     session: AsyncSession, *, tenant_id: int, limit: int | None = None
 ) -> list[UserTag]:
     """The tenant's tags, by account then tag; opted-out accounts left out."""
-    opted = select(ProfilePref.user_id).where(ProfilePref.profiling_opt_out.is_(True))
     query = (
         select(UserTag)
-        .where(UserTag.tenant_id == tenant_id, UserTag.user_id.not_in(opted))
+        .where(UserTag.tenant_id == tenant_id, consent.allowing(UserTag.user_id, consent.Purpose.PROFILING))
         .order_by(UserTag.user_id, UserTag.tag)
     )
     if limit is not None:
@@ -275,10 +277,9 @@ async def list_tenant_tags(
 
 async def tag_counts(session: AsyncSession, *, tenant_id: int) -> list[tuple[str, str, int]]:
     """(tag, kind, accounts) for the tenant, most common first."""
-    opted = select(ProfilePref.user_id).where(ProfilePref.profiling_opt_out.is_(True))
     rows = await session.execute(
         select(UserTag.tag, UserTag.kind, func.count())
-        .where(UserTag.tenant_id == tenant_id, UserTag.user_id.not_in(opted))
+        .where(UserTag.tenant_id == tenant_id, consent.allowing(UserTag.user_id, consent.Purpose.PROFILING))
         .group_by(UserTag.tag, UserTag.kind)
         .order_by(func.count().desc(), UserTag.tag)
     )
@@ -324,19 +325,26 @@ async def is_opted_out(session: AsyncSession, *, user_id: int) -> bool:
     return bool(await _opted_out(session, {user_id}))
 
 
-async def do_set_profiling(session: AsyncSession, *, user_id: int, opt_out: bool) -> None:
-    """Record the member's choice; opting out deletes their profiling tags at once."""
+async def do_set_profiling(
+    session: AsyncSession,
+    *,
+    user_id: int,
+    opt_out: bool,
+    channel: consent.Channel = consent.Channel.WEB,
+    locale: str = "zh-CN",
+) -> None:
+    """Record the member's choice as a ``profiling`` consent record; opting out deletes their
+    profiling tags at once. Raises GuardianConsentPending (opting in before a guardian agreed)."""
     await one_sqlite_writer(session)
-    now = utcnow()
-    await session.execute(
-        dialect_insert(session, ProfilePref)
-        .values(user_id=user_id, profiling_opt_out=opt_out, updated_at=now)
-        .on_conflict_do_update(
-            index_elements=["user_id"], set_={"profiling_opt_out": opt_out, "updated_at": now}
-        )
-    )
+    change = consent.withdraw if opt_out else consent.grant
+    await change(session, user_id=user_id, purpose=consent.Purpose.PROFILING, channel=channel, locale=locale)
     if opt_out:
-        await session.execute(delete(UserTag).where(UserTag.user_id == user_id))
+        await do_forget_tags(session, user_id=user_id)
+
+
+async def do_forget_tags(session: AsyncSession, *, user_id: int) -> None:
+    """Delete an account's profiling tags (it refused profiling)."""
+    await session.execute(delete(UserTag).where(UserTag.user_id == user_id))
 
 
 async def profiling_allowed(session: AsyncSession, user_ids: Iterable[int]) -> set[int]:
@@ -347,14 +355,6 @@ async def profiling_allowed(session: AsyncSession, user_ids: Iterable[int]) -> s
 
 
 async def _opted_out(session: AsyncSession, user_ids: set[int]) -> set[int]:
-    found: set[int] = set()
-    ids = sorted(user_ids)
-    for start in range(0, len(ids), INSERT_CHUNK):
-        rows = await session.scalars(
-            select(ProfilePref.user_id).where(
-                ProfilePref.user_id.in_(ids[start : start + INSERT_CHUNK]),
-                ProfilePref.profiling_opt_out.is_(True),
-            )
-        )
-        found.update(rows)
-    return found
+    """The accounts among ``user_ids`` without ``profiling`` consent (refused, or a minor
+    awaiting a guardian): read from the consent records, no cache."""
+    return set(user_ids) - await consent.allowed_among(session, user_ids, consent.Purpose.PROFILING)

@@ -12,6 +12,7 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from livecircle.kit.clock import utcnow
 from livecircle.kit.db import Base, UtcDateTime
+from livecircle.privacy.datamap import Category, Erase, not_personal, personal
 
 VISIBLE = "visible"
 HELD = "held"  # the word filter wants a moderator's look first
@@ -38,17 +39,29 @@ class Post(Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     tenant_id: Mapped[int] = mapped_column(ForeignKey("identity_tenant.id", ondelete="CASCADE"))
     community_id: Mapped[int] = mapped_column(ForeignKey("community_group.id", ondelete="CASCADE"))
-    author_id: Mapped[int] = mapped_column(ForeignKey("identity_user.id", ondelete="CASCADE"), index=True)
+    author_id: Mapped[int] = mapped_column(
+        ForeignKey("identity_user.id", ondelete="CASCADE"),
+        index=True,
+        info=personal(Category.CONTENT, "posts the member wrote", retention="content", subject=True),
+    )
     kind: Mapped[str] = mapped_column(String(12), default="post")  # post | announcement | daily_topic
-    title: Mapped[str] = mapped_column(String(200), default="")
-    body: Mapped[str] = mapped_column(Text)  # after the word filter (masked words starred)
+    title: Mapped[str] = mapped_column(
+        String(200), default="", info=personal(Category.CONTENT, "a post's title", retention="content")
+    )
+    body: Mapped[str] = mapped_column(
+        Text, info=personal(Category.CONTENT, "a post's text", retention="content")
+    )  # after the word filter (masked words starred)
     state: Mapped[str] = mapped_column(String(8), default=VISIBLE)  # visible | held | hidden | deleted
     pinned: Mapped[bool] = mapped_column(Boolean, default=False)
     topic_day: Mapped[date | None] = mapped_column(Date, default=None)  # daily topics: their UTC day
     like_count: Mapped[int] = mapped_column(Integer, default=0)  # = its rows in community_post_like
     comment_count: Mapped[int] = mapped_column(Integer, default=0)  # its visible comments
     open_reports: Mapped[int] = mapped_column(Integer, default=0)
-    flagged: Mapped[str] = mapped_column(String(200), default="")  # the words that held it
+    flagged: Mapped[str] = mapped_column(
+        String(200),
+        default="",
+        info=personal(Category.CONTENT, "the words of a post that held it for review", retention="content"),
+    )  # the words that held it
     created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
 
 
@@ -62,11 +75,23 @@ class Comment(Base):
         ForeignKey("community_group.id", ondelete="CASCADE"), index=True
     )
     post_id: Mapped[int] = mapped_column(ForeignKey("community_post.id", ondelete="CASCADE"))
-    author_id: Mapped[int] = mapped_column(ForeignKey("identity_user.id", ondelete="CASCADE"), index=True)
-    body: Mapped[str] = mapped_column(Text)
+    author_id: Mapped[int] = mapped_column(
+        ForeignKey("identity_user.id", ondelete="CASCADE"),
+        index=True,
+        info=personal(Category.CONTENT, "comments the member wrote", retention="content", subject=True),
+    )
+    body: Mapped[str] = mapped_column(
+        Text, info=personal(Category.CONTENT, "a comment's text", retention="content")
+    )
     state: Mapped[str] = mapped_column(String(8), default=VISIBLE)
     open_reports: Mapped[int] = mapped_column(Integer, default=0)
-    flagged: Mapped[str] = mapped_column(String(200), default="")
+    flagged: Mapped[str] = mapped_column(
+        String(200),
+        default="",
+        info=personal(
+            Category.CONTENT, "the words of a comment that held it for review", retention="content"
+        ),
+    )
     created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
 
 
@@ -79,7 +104,10 @@ class PostLike(Base):
         ForeignKey("community_post.id", ondelete="CASCADE"), primary_key=True
     )
     user_id: Mapped[int] = mapped_column(
-        ForeignKey("identity_user.id", ondelete="CASCADE"), primary_key=True, index=True
+        ForeignKey("identity_user.id", ondelete="CASCADE"),
+        primary_key=True,
+        index=True,
+        info=personal(Category.ACTIVITY, "posts the member liked", retention="activity", subject=True),
     )
     created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
 
@@ -93,7 +121,12 @@ class TopicCheckIn(Base):
         ForeignKey("community_group.id", ondelete="CASCADE"), primary_key=True
     )
     user_id: Mapped[int] = mapped_column(
-        ForeignKey("identity_user.id", ondelete="CASCADE"), primary_key=True, index=True
+        ForeignKey("identity_user.id", ondelete="CASCADE"),
+        primary_key=True,
+        index=True,
+        info=personal(
+            Category.ACTIVITY, "the member's daily-topic check-ins", retention="activity", subject=True
+        ),
     )
     day: Mapped[date] = mapped_column(Date, primary_key=True)
     post_id: Mapped[int] = mapped_column(ForeignKey("community_post.id", ondelete="CASCADE"), index=True)
@@ -115,14 +148,27 @@ class Activity(Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     tenant_id: Mapped[int] = mapped_column(ForeignKey("identity_tenant.id", ondelete="CASCADE"))
     community_id: Mapped[int] = mapped_column(ForeignKey("community_group.id", ondelete="CASCADE"))
-    created_by: Mapped[int] = mapped_column(ForeignKey("identity_user.id", ondelete="CASCADE"))
-    title: Mapped[str] = mapped_column(String(120))
-    description: Mapped[str] = mapped_column(Text, default="")
+    created_by: Mapped[int] = mapped_column(
+        ForeignKey("identity_user.id", ondelete="CASCADE"),
+        info=personal(
+            Category.ACTIVITY, "who organised a community event", subject=True, erase=Erase.ANONYMISE
+        ),
+    )
+    title: Mapped[str] = mapped_column(
+        String(120), info=not_personal("an event's public details, for the community")
+    )
+    description: Mapped[str] = mapped_column(
+        Text, default="", info=not_personal("an event's public details, for the community")
+    )
     starts_at: Mapped[datetime] = mapped_column(UtcDateTime)
     ends_at: Mapped[datetime] = mapped_column(UtcDateTime)
     capacity: Mapped[int | None] = mapped_column(Integer, default=None)
     signups: Mapped[int] = mapped_column(Integer, default=0)  # = its rows in community_activity_signup
-    location: Mapped[str] = mapped_column(String(200), default="")
+    location: Mapped[str] = mapped_column(
+        String(200),
+        default="",
+        info=not_personal("where a community event takes place (a venue, not a person's whereabouts)"),
+    )
     link: Mapped[str] = mapped_column(String(500), default="")
     state: Mapped[str] = mapped_column(String(12), default="scheduled")  # scheduled | cancelled
     created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
@@ -135,7 +181,12 @@ class ActivitySignup(Base):
         ForeignKey("community_activity.id", ondelete="CASCADE"), primary_key=True
     )
     user_id: Mapped[int] = mapped_column(
-        ForeignKey("identity_user.id", ondelete="CASCADE"), primary_key=True, index=True
+        ForeignKey("identity_user.id", ondelete="CASCADE"),
+        primary_key=True,
+        index=True,
+        info=personal(
+            Category.ACTIVITY, "events the member signed up for", retention="activity", subject=True
+        ),
     )
     created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
 
@@ -156,11 +207,26 @@ class ContentReport(Base):
     )
     target_kind: Mapped[str] = mapped_column(String(8))  # post | comment
     target_id: Mapped[int] = mapped_column(Integer)
-    reporter_id: Mapped[int] = mapped_column(ForeignKey("identity_user.id", ondelete="CASCADE"))
-    reason: Mapped[str] = mapped_column(String(200), default="")
+    reporter_id: Mapped[int] = mapped_column(
+        ForeignKey("identity_user.id", ondelete="CASCADE"),
+        info=personal(Category.CONTENT, "reports the member filed", retention="content", subject=True),
+    )
+    reason: Mapped[str] = mapped_column(
+        String(200),
+        default="",
+        info=personal(Category.CONTENT, "why the member reported a post or comment", retention="content"),
+    )
     status: Mapped[str] = mapped_column(String(12), default="open")  # open | dismissed | upheld
     created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
     resolved_at: Mapped[datetime | None] = mapped_column(UtcDateTime, default=None)
     resolved_by: Mapped[int | None] = mapped_column(
-        ForeignKey("identity_user.id", ondelete="SET NULL"), default=None
+        ForeignKey("identity_user.id", ondelete="SET NULL"),
+        default=None,
+        info=personal(
+            Category.ACTIVITY,
+            "which moderator resolved a report",
+            retention="audit",
+            subject=True,
+            erase=Erase.ANONYMISE,
+        ),
     )

@@ -10,6 +10,7 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from livecircle.kit.clock import utcnow
 from livecircle.kit.db import Base, UtcDateTime
+from livecircle.privacy.datamap import Category, Erase, not_personal, personal
 
 STATUSES = ("pending", "vested", "rejected")
 
@@ -28,25 +29,68 @@ class Invite(Base):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     tenant_id: Mapped[int] = mapped_column(ForeignKey("identity_tenant.id", ondelete="CASCADE"))
-    inviter_id: Mapped[int] = mapped_column(ForeignKey("identity_user.id", ondelete="CASCADE"))
-    invitee_id: Mapped[int] = mapped_column(ForeignKey("identity_user.id", ondelete="CASCADE"), unique=True)
+    inviter_id: Mapped[int] = mapped_column(
+        ForeignKey("identity_user.id", ondelete="CASCADE"),
+        info=personal(
+            Category.ACTIVITY,
+            "who invited whom, for invite rewards",
+            retention="activity",
+            subject=True,
+            erase=Erase.ANONYMISE,
+        ),
+    )
+    invitee_id: Mapped[int] = mapped_column(
+        ForeignKey("identity_user.id", ondelete="CASCADE"),
+        unique=True,
+        info=personal(
+            Category.ACTIVITY,
+            "the invited member's sign-up, for invite rewards",
+            retention="activity",
+            subject=True,
+        ),
+    )
     registered_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
     # The invitee's latest open of the inviter's link from the same device; None: code typed in.
     opened_at: Mapped[datetime | None] = mapped_column(UtcDateTime, default=None)
-    ip: Mapped[str | None] = mapped_column(String(64), default=None)
-    device: Mapped[str | None] = mapped_column(String(64), default=None)
+    ip: Mapped[str | None] = mapped_column(
+        String(64),
+        default=None,
+        info=personal(
+            Category.DEVICE,
+            "the invitee's IP, against invite fraud",
+            retention="activity",
+            erase=Erase.ANONYMISE,
+        ),
+    )
+    device: Mapped[str | None] = mapped_column(
+        String(64),
+        default=None,
+        info=personal(
+            Category.DEVICE,
+            "the invitee's device id, against invite fraud",
+            retention="activity",
+            erase=Erase.ANONYMISE,
+            alias=True,
+        ),
+    )
     status: Mapped[str] = mapped_column(String(12), default="pending")
-    reason: Mapped[str | None] = mapped_column(String(32), default=None)  # see docs/invites.md
+    reason: Mapped[str | None] = mapped_column(
+        String(32), default=None, info=not_personal("a fixed code: why an invite was rejected")
+    )  # see docs/invites.md
     evidence: Mapped[str | None] = mapped_column(String(64), default=None)  # ip | device | account | ...
     first_order_id: Mapped[int | None] = mapped_column(
         ForeignKey("commerce_order.id", ondelete="SET NULL"), default=None
     )
     first_order_at: Mapped[datetime | None] = mapped_column(UtcDateTime, default=None)
     vested_at: Mapped[datetime | None] = mapped_column(UtcDateTime, default=None)
-    vested_by: Mapped[str | None] = mapped_column(String(8), default=None)  # watch | order
+    vested_by: Mapped[str | None] = mapped_column(
+        String(8), default=None, info=not_personal("a fixed code: watch | order")
+    )  # watch | order
     rejected_at: Mapped[datetime | None] = mapped_column(UtcDateTime, default=None)
     reward_kind: Mapped[str | None] = mapped_column(String(8), default=None)  # points | coupon
-    reward_ref: Mapped[str | None] = mapped_column(String(64), default=None)  # transfer or coupon id
+    reward_ref: Mapped[str | None] = mapped_column(
+        String(64), default=None, info=not_personal("the id of the reward's transfer or coupon")
+    )  # transfer or coupon id
 
 
 class InviteOpen(Base):
@@ -56,9 +100,23 @@ class InviteOpen(Base):
     __table_args__ = (UniqueConstraint("inviter_id", "device", name="uq_growth_invite_open_inviter_device"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    inviter_id: Mapped[int] = mapped_column(ForeignKey("identity_user.id", ondelete="CASCADE"))
-    device: Mapped[str] = mapped_column(String(64))
-    ip: Mapped[str | None] = mapped_column(String(64), default=None)
+    inviter_id: Mapped[int] = mapped_column(
+        ForeignKey("identity_user.id", ondelete="CASCADE"),
+        info=personal(
+            Category.ACTIVITY, "opens of the member's invite link", retention="activity", subject=True
+        ),
+    )
+    device: Mapped[str] = mapped_column(
+        String(64),
+        info=personal(
+            Category.DEVICE, "the device that opened an invite link", retention="activity", alias=True
+        ),
+    )
+    ip: Mapped[str | None] = mapped_column(
+        String(64),
+        default=None,
+        info=personal(Category.DEVICE, "the IP that opened an invite link", retention="activity"),
+    )
     opened_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
     opens: Mapped[int] = mapped_column(Integer, default=1)
 
@@ -72,7 +130,17 @@ class UserMark(Base):
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    user_id: Mapped[int] = mapped_column(ForeignKey("identity_user.id", ondelete="CASCADE"))
+    user_id: Mapped[int] = mapped_column(
+        ForeignKey("identity_user.id", ondelete="CASCADE"),
+        info=personal(
+            Category.DEVICE,
+            "IPs and devices the member used, against invite fraud",
+            retention="activity",
+            subject=True,
+        ),
+    )
     kind: Mapped[str] = mapped_column(String(8))  # ip | device
-    value: Mapped[str] = mapped_column(String(64))
+    value: Mapped[str] = mapped_column(
+        String(64), info=personal(Category.DEVICE, "an IP or device id the member used", retention="activity")
+    )
     last_seen_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)

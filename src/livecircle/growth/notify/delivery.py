@@ -32,13 +32,14 @@ from livecircle.config import Settings
 from livecircle.growth.notify import service
 from livecircle.growth.notify.mail import MailContent, compose
 from livecircle.growth.notify.models import WebhookEndpoint
-from livecircle.growth.notify.schemas import KIND_LABELS, Channel, Kind
+from livecircle.growth.notify.schemas import KIND_LABELS, PROMOTIONAL, Channel, Kind
 from livecircle.identity import service as identity_service
 from livecircle.kit import webhooks
 from livecircle.kit.clock import utcnow
 from livecircle.kit.db import Database, one_sqlite_writer
 from livecircle.kit.i18n import Translator
 from livecircle.kit.jobs import Job
+from livecircle.privacy import consent
 
 log = logging.getLogger(__name__)
 JOB_NAMES = (service.EMAIL_JOB, service.WEBHOOK_JOB)
@@ -162,7 +163,7 @@ class Sender:
             user = await identity_service.get_user(session, int(payload["user_id"]))
             wanted = await service.is_enabled(
                 session, user_id=int(payload["user_id"]), kind=payload["kind"], channel=Channel.EMAIL
-            )
+            ) and await _consented(session, int(payload["user_id"]), str(payload["kind"]))
             address = user.email if user is not None else None
         if address is None or not wanted:
             return  # deleted, or unsubscribed since the notification was queued
@@ -243,6 +244,13 @@ async def _settle(
         .values(**values)
         .execution_options(synchronize_session=False)
     )
+
+
+async def _consented(session: AsyncSession, user_id: int, kind: str) -> bool:
+    """A promotional e-mail queued before its member withdrew marketing consent is not sent."""
+    if kind not in PROMOTIONAL:
+        return True
+    return await consent.allows(session, user_id, consent.Purpose.MARKETING)
 
 
 def _digest(key: str) -> str:

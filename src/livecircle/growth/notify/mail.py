@@ -9,6 +9,10 @@ from dataclasses import dataclass
 from email.message import EmailMessage
 from email.utils import formatdate
 
+import aiosmtplib
+
+from livecircle.config import SmtpSettings
+
 Translate = Callable[[str], str]
 
 
@@ -72,3 +76,38 @@ def _html(content: MailContent, translate: Translate) -> str:
         "</body></html>"
     )
     return "".join(parts)
+
+
+def compose_transactional(
+    *, title: str, body: str, url: str, link_label: str, sender: str, to: str, message_id: str
+) -> EmailMessage:
+    """A one-off message about the recipient's own request (a confirmation link): no list,
+    so no unsubscribe headers; text + HTML like the notifications."""
+    message = EmailMessage()
+    message["From"] = sender
+    message["To"] = to
+    message["Subject"] = title
+    message["Date"] = formatdate(usegmt=True)
+    message["Message-ID"] = message_id
+    message["Auto-Submitted"] = "auto-generated"
+    message.set_content("\n".join([title, "", body, "", f"{link_label}: {url}", ""]))
+    e = html.escape
+    message.add_alternative(
+        f'<!doctype html><html><head><meta charset="utf-8"></head><body><h2>{e(title)}</h2>'
+        f'<p>{e(body)}</p><p><a href="{e(url)}">{e(link_label)}</a></p></body></html>',
+        subtype="html",
+    )
+    return message
+
+
+async def send(message: EmailMessage, smtp: SmtpSettings) -> None:
+    """Hand ``message`` to the configured SMTP server."""
+    await aiosmtplib.send(
+        message,
+        hostname=smtp.host,
+        port=smtp.port,
+        username=smtp.username or None,
+        password=smtp.password or None,
+        start_tls=smtp.starttls,
+        timeout=smtp.timeout_seconds,
+    )

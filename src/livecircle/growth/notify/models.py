@@ -10,6 +10,7 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from livecircle.kit.clock import utcnow
 from livecircle.kit.db import Base, UtcDateTime
+from livecircle.privacy.datamap import Category, Erase, not_personal, personal
 
 
 class Notification(Base):
@@ -24,12 +25,23 @@ class Notification(Base):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     tenant_id: Mapped[int] = mapped_column(ForeignKey("identity_tenant.id", ondelete="CASCADE"))
-    user_id: Mapped[int] = mapped_column(ForeignKey("identity_user.id", ondelete="CASCADE"))
+    user_id: Mapped[int] = mapped_column(
+        ForeignKey("identity_user.id", ondelete="CASCADE"),
+        info=personal(Category.ACTIVITY, "the member's inbox", retention="activity", subject=True),
+    )
     kind: Mapped[str] = mapped_column(String(32))
-    title: Mapped[str] = mapped_column(String(200))
-    body: Mapped[str] = mapped_column(Text, default="")
+    title: Mapped[str] = mapped_column(
+        String(200), info=personal(Category.ACTIVITY, "a notification to the member", retention="activity")
+    )
+    body: Mapped[str] = mapped_column(
+        Text,
+        default="",
+        info=personal(Category.ACTIVITY, "a notification to the member", retention="activity"),
+    )
     link: Mapped[str] = mapped_column(String(500), default="")
-    dedupe_key: Mapped[str] = mapped_column(String(200))
+    dedupe_key: Mapped[str] = mapped_column(
+        String(200), info=not_personal("deduplication key made of object ids (show, activity) and a time")
+    )
     created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
     read_at: Mapped[datetime | None] = mapped_column(UtcDateTime, default=None)
 
@@ -39,10 +51,18 @@ class NotificationPreference(Base):
 
     __tablename__ = "growth_notification_preference"
 
-    user_id: Mapped[int] = mapped_column(ForeignKey("identity_user.id", ondelete="CASCADE"), primary_key=True)
+    user_id: Mapped[int] = mapped_column(
+        ForeignKey("identity_user.id", ondelete="CASCADE"),
+        primary_key=True,
+        info=personal(
+            Category.PREFERENCES, "which notifications the member wants, by which channel", subject=True
+        ),
+    )
     kind: Mapped[str] = mapped_column(String(32), primary_key=True)
     channel: Mapped[str] = mapped_column(String(16), primary_key=True)
-    enabled: Mapped[bool] = mapped_column(Boolean)
+    enabled: Mapped[bool] = mapped_column(
+        Boolean, info=personal(Category.PREFERENCES, "the member's choice for a kind and channel")
+    )
     updated_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
 
 
@@ -56,11 +76,24 @@ class WebhookEndpoint(Base):
     tenant_id: Mapped[int] = mapped_column(ForeignKey("identity_tenant.id", ondelete="CASCADE"), index=True)
     url: Mapped[str] = mapped_column(String(2000))
     # Kept as is: the HMAC needs it. Shown once, when the endpoint is created.
-    secret: Mapped[str] = mapped_column(String(128))
-    kinds: Mapped[list[str]] = mapped_column(JSON, default=list)
+    secret: Mapped[str] = mapped_column(String(128), info=not_personal("the brand's webhook signing secret"))
+    kinds: Mapped[list[str]] = mapped_column(
+        JSON, default=list, info=not_personal("which notification kinds the brand's endpoint gets")
+    )
     active: Mapped[bool] = mapped_column(Boolean, default=True)
-    description: Mapped[str] = mapped_column(String(200), default="")
-    created_by: Mapped[int | None] = mapped_column(ForeignKey("identity_user.id", ondelete="SET NULL"))
+    description: Mapped[str] = mapped_column(
+        String(200), default="", info=not_personal("an operator's note about the brand's endpoint")
+    )
+    created_by: Mapped[int | None] = mapped_column(
+        ForeignKey("identity_user.id", ondelete="SET NULL"),
+        info=personal(
+            Category.ACTIVITY,
+            "which operator added a webhook endpoint",
+            retention="audit",
+            subject=True,
+            erase=Erase.ANONYMISE,
+        ),
+    )
     created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
 
 
@@ -71,7 +104,12 @@ class ShowSignup(Base):
 
     show_id: Mapped[int] = mapped_column(ForeignKey("live_show.id", ondelete="CASCADE"), primary_key=True)
     user_id: Mapped[int] = mapped_column(
-        ForeignKey("identity_user.id", ondelete="CASCADE"), primary_key=True, index=True
+        ForeignKey("identity_user.id", ondelete="CASCADE"),
+        primary_key=True,
+        index=True,
+        info=personal(
+            Category.ACTIVITY, "shows the member asked to be reminded of", retention="activity", subject=True
+        ),
     )
     created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
 

@@ -16,6 +16,13 @@ class Kind(StrEnum):
     LOTTERY_WON = "lottery_won"
     MENTION = "mention"
     SYSTEM = "system"
+    PROMOTION = "promotion"  # offers, coupons, campaigns: only to members with marketing consent
+
+
+# Kinds that are marketing (promotional content we push): ``do_notify`` sends them only to
+# members whose ``marketing`` consent holds (privacy.consent), checked again at e-mail time.
+# Reminders a member subscribed to themselves, mentions, wins and system notices are service.
+PROMOTIONAL = frozenset({Kind.PROMOTION})
 
 
 class Channel(StrEnum):
@@ -30,6 +37,7 @@ KIND_LABELS = {
     Kind.LOTTERY_WON: "Lottery wins",
     Kind.MENTION: "Mentions",
     Kind.SYSTEM: "System messages",
+    Kind.PROMOTION: "Offers and news",
 }
 CHANNEL_LABELS = {Channel.INBOX: "Inbox", Channel.EMAIL: "E-mail"}
 

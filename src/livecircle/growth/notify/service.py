@@ -18,11 +18,12 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from livecircle.growth.notify.errors import NotificationNotFound, UnsubscribeLinkInvalid
 from livecircle.growth.notify.models import Notification, NotificationPreference, WebhookEndpoint
-from livecircle.growth.notify.schemas import Channel, Kind, Preferences
+from livecircle.growth.notify.schemas import PROMOTIONAL, Channel, Kind, Preferences
 from livecircle.identity.models import Tenant, User
 from livecircle.kit.clock import utcnow
 from livecircle.kit.db import dialect_insert
 from livecircle.kit.jobs import Job
+from livecircle.privacy import consent
 
 EMAIL_JOB = "growth.send_email"
 WEBHOOK_JOB = "growth.send_webhook"
@@ -56,11 +57,14 @@ async def do_notify(
     preferences allow them, and one delivery to each active tenant webhook for ``kind`` (with
     user ids, never addresses, and ``data``). ``link`` is a path of this site. Calling again
     with the same key adds nothing for users and endpoints it already covered. ``email=False``
-    skips e-mail (the caller knows SMTP is off). Preconditions: 1 ≤ len(dedupe_key) ≤ 200,
-    unique across tenants (prefix it with what it is about: "show_reminder:42:...")."""
+    skips e-mail (the caller knows SMTP is off). A promotional ``kind`` (``PROMOTIONAL``) goes
+    only to users whose ``marketing`` consent holds now. Preconditions: 1 ≤ len(dedupe_key) ≤
+    200, unique across tenants (prefix it with what it is about: "show_reminder:42:...")."""
     if not 0 < len(dedupe_key) <= DEDUPE_KEY_MAX:
         raise ValueError("dedupe_key must have 1 to 200 characters")
     users = sorted(set(user_ids))
+    if kind in PROMOTIONAL:
+        users = sorted(await consent.allowed_among(session, users, consent.Purpose.MARKETING))
     off = await _opted_out(session, users, kind)
     note = {"tenant_id": tenant_id, "kind": kind.value, "title": title[:200], "body": body, "link": link}
     inbox = await _write_inbox(session, [u for u in users if u not in off[Channel.INBOX]], note, dedupe_key)

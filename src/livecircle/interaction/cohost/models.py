@@ -13,6 +13,7 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from livecircle.kit.clock import utcnow
 from livecircle.kit.db import Base, UtcDateTime
+from livecircle.privacy.datamap import Category, Erase, personal
 
 ACTIVE = ("applied", "invited", "accepted")
 PENDING = ("applied", "invited")  # waiting for someone's answer
@@ -51,14 +52,34 @@ class CohostRequest(Base):
     tenant_id: Mapped[int] = mapped_column(ForeignKey("identity_tenant.id", ondelete="CASCADE"))
     room_id: Mapped[int] = mapped_column(ForeignKey("live_room.id", ondelete="CASCADE"))
     show_id: Mapped[int] = mapped_column(ForeignKey("live_show.id", ondelete="CASCADE"))
-    user_id: Mapped[int] = mapped_column(ForeignKey("identity_user.id", ondelete="CASCADE"))
-    display_name: Mapped[str] = mapped_column(String(64))
+    user_id: Mapped[int] = mapped_column(
+        ForeignKey("identity_user.id", ondelete="CASCADE"),
+        info=personal(
+            Category.ACTIVITY, "the member's requests to co-host", retention="activity", subject=True
+        ),
+    )
+    display_name: Mapped[str] = mapped_column(
+        String(64),
+        info=personal(
+            Category.ACTIVITY, "the member's name as shown in the co-host queue", retention="activity"
+        ),
+    )
     tier: Mapped[str] = mapped_column(String(16))
     tier_rank: Mapped[int] = mapped_column(Integer, default=0)
     status: Mapped[str] = mapped_column(String(12))
     source: Mapped[str] = mapped_column(String(8))
     applied_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)  # or invited at
     decided_at: Mapped[datetime | None] = mapped_column(UtcDateTime, default=None)  # accepted or refused
-    decided_by: Mapped[int | None] = mapped_column(Integer, default=None)
+    decided_by: Mapped[int | None] = mapped_column(
+        Integer,
+        default=None,
+        info=personal(
+            Category.ACTIVITY,
+            "which host decided a co-host request",
+            retention="activity",
+            subject=True,
+            erase=Erase.ANONYMISE,
+        ),
+    )
     closed_at: Mapped[datetime | None] = mapped_column(UtcDateTime, default=None)
     cooldown_until: Mapped[datetime | None] = mapped_column(UtcDateTime, default=None)

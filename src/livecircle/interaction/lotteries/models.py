@@ -10,6 +10,7 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from livecircle.kit.clock import utcnow
 from livecircle.kit.db import Base, UtcDateTime
+from livecircle.privacy.datamap import Category, Erase, not_personal, personal
 
 
 class Lottery(Base):
@@ -19,12 +20,17 @@ class Lottery(Base):
     tenant_id: Mapped[int] = mapped_column(ForeignKey("identity_tenant.id", ondelete="CASCADE"))
     room_id: Mapped[int] = mapped_column(ForeignKey("live_room.id", ondelete="CASCADE"), index=True)
     show_id: Mapped[int | None] = mapped_column(ForeignKey("live_show.id", ondelete="SET NULL"), index=True)
-    title: Mapped[str] = mapped_column(String(200))
+    title: Mapped[str] = mapped_column(String(200), info=not_personal("a lottery's title, set by the host"))
     # [{"kind": "keyword", "keyword": "..."}, {"kind": "follows"}, {"kind": "tier", "tier": "premium"}, ...]
-    rules: Mapped[list[dict[str, Any]]] = mapped_column(JSON, default=list)
+    rules: Mapped[list[dict[str, Any]]] = mapped_column(
+        JSON, default=list, info=not_personal("a lottery's entry conditions, set by the host")
+    )
     status: Mapped[str] = mapped_column(String(12), default="draft")  # draft | open | drawn | cancelled
     duration_s: Mapped[int | None] = mapped_column(Integer)  # None: the host draws
-    created_by: Mapped[int] = mapped_column(ForeignKey("identity_user.id", ondelete="CASCADE"))
+    created_by: Mapped[int] = mapped_column(
+        ForeignKey("identity_user.id", ondelete="CASCADE"),
+        info=personal(Category.ACTIVITY, "which host created a lottery", subject=True, erase=Erase.ANONYMISE),
+    )
     created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
     opened_at: Mapped[datetime | None] = mapped_column(UtcDateTime, default=None)
     draw_at: Mapped[datetime | None] = mapped_column(UtcDateTime, default=None)
@@ -44,7 +50,7 @@ class LotteryPrize(Base):
     lottery_id: Mapped[int] = mapped_column(ForeignKey("interaction_lottery.id", ondelete="CASCADE"))
     position: Mapped[int] = mapped_column(Integer)
     kind: Mapped[str] = mapped_column(String(12))  # points | gift (coins to the wallet) | coupon | physical
-    name: Mapped[str] = mapped_column(String(100))
+    name: Mapped[str] = mapped_column(String(100), info=not_personal("a prize, set by the host"))
     quantity: Mapped[int] = mapped_column(Integer)  # winners of this prize
     amount: Mapped[int] = mapped_column(Integer, default=0)  # points or coins per winner
     coupon_template_id: Mapped[int | None] = mapped_column(
@@ -60,7 +66,11 @@ class LotteryEntry(Base):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     lottery_id: Mapped[int] = mapped_column(ForeignKey("interaction_lottery.id", ondelete="CASCADE"))
-    user_id: Mapped[int] = mapped_column(ForeignKey("identity_user.id", ondelete="CASCADE"), index=True)
+    user_id: Mapped[int] = mapped_column(
+        ForeignKey("identity_user.id", ondelete="CASCADE"),
+        index=True,
+        info=personal(Category.ACTIVITY, "lotteries the member entered", retention="activity", subject=True),
+    )
     created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
 
 
@@ -76,8 +86,25 @@ class LotteryTicket(Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     lottery_id: Mapped[int] = mapped_column(ForeignKey("interaction_lottery.id", ondelete="CASCADE"))
     position: Mapped[int] = mapped_column(Integer)
-    user_id: Mapped[int] = mapped_column(ForeignKey("identity_user.id", ondelete="CASCADE"))
-    code: Mapped[str] = mapped_column(String(32))
+    user_id: Mapped[int] = mapped_column(
+        ForeignKey("identity_user.id", ondelete="CASCADE"),
+        info=personal(
+            Category.ACTIVITY,
+            "the member's ticket in a drawn lottery's frozen list",
+            retention="activity",
+            subject=True,
+            erase=Erase.ANONYMISE,
+        ),
+    )
+    code: Mapped[str] = mapped_column(
+        String(32),
+        info=personal(
+            Category.ACTIVITY,
+            "the ticket's public code (derived from the member's id)",
+            retention="activity",
+            erase=Erase.ANONYMISE,
+        ),
+    )
 
 
 class LotteryWinner(Base):
@@ -91,10 +118,35 @@ class LotteryWinner(Base):
     lottery_id: Mapped[int] = mapped_column(ForeignKey("interaction_lottery.id", ondelete="CASCADE"))
     rank: Mapped[int] = mapped_column(Integer)  # order of the draw, from 1
     ticket: Mapped[int] = mapped_column(Integer)  # position in the frozen list
-    user_id: Mapped[int] = mapped_column(ForeignKey("identity_user.id", ondelete="CASCADE"), index=True)
+    user_id: Mapped[int] = mapped_column(
+        ForeignKey("identity_user.id", ondelete="CASCADE"),
+        index=True,
+        info=personal(
+            Category.COMMERCE,
+            "prizes the member won",
+            retention="commerce",
+            subject=True,
+            erase=Erase.ANONYMISE,
+        ),
+    )
     prize_id: Mapped[int] = mapped_column(ForeignKey("interaction_lottery_prize.id", ondelete="CASCADE"))
     # awarded (points, coins, coupon handed out) | awaiting_address | address_given | shipped | failed
     status: Mapped[str] = mapped_column(String(16))
-    address: Mapped[dict[str, Any] | None] = mapped_column(JSON, default=None)
-    note: Mapped[str | None] = mapped_column(String(200), default=None)
+    address: Mapped[dict[str, Any] | None] = mapped_column(
+        JSON,
+        default=None,
+        info=personal(
+            Category.COMMERCE,
+            "where a physical prize is shipped",
+            retention="commerce",
+            erase=Erase.ANONYMISE,
+        ),
+    )
+    note: Mapped[str | None] = mapped_column(
+        String(200),
+        default=None,
+        info=personal(
+            Category.COMMERCE, "the shipping note of a prize", retention="commerce", erase=Erase.ANONYMISE
+        ),
+    )
     updated_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)

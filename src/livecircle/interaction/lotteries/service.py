@@ -11,6 +11,7 @@ from sqlalchemy import func, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from livecircle.commerce import coupons
 from livecircle.config import EconomySettings
 from livecircle.interaction.lotteries import draw, eligibility, prizes
 from livecircle.interaction.lotteries.errors import (
@@ -41,6 +42,10 @@ DRAW_JOB = "interaction.draw_lottery"
 async def do_create_lottery(
     session: AsyncSession, *, room: Room, user_id: int, data: LotteryCreate
 ) -> Lottery:
+    """A draft. Raises CouponNotFound (a coupon prize naming another tenant's, or no, template)."""
+    for prize in data.prizes:
+        if prize.coupon_template_id is not None:
+            await coupons.get_template(session, room.tenant_id, prize.coupon_template_id)
     lottery = Lottery(
         tenant_id=room.tenant_id,
         room_id=room.id,

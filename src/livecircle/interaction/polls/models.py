@@ -9,6 +9,7 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from livecircle.kit.clock import utcnow
 from livecircle.kit.db import Base, UtcDateTime
+from livecircle.privacy.datamap import Category, Erase, not_personal, personal
 
 
 class Poll(Base):
@@ -20,10 +21,13 @@ class Poll(Base):
     # Set when the poll opens in a live show; a draft belongs to the room only.
     show_id: Mapped[int | None] = mapped_column(ForeignKey("live_show.id", ondelete="SET NULL"), index=True)
     kind: Mapped[str] = mapped_column(String(12))  # poll | survey
-    title: Mapped[str] = mapped_column(String(200))
+    title: Mapped[str] = mapped_column(String(200), info=not_personal("a poll's question, set by the host"))
     status: Mapped[str] = mapped_column(String(12), default="draft")  # draft | open | closed
     duration_s: Mapped[int | None] = mapped_column(Integer)  # None: open until the host closes it
-    created_by: Mapped[int] = mapped_column(ForeignKey("identity_user.id", ondelete="CASCADE"))
+    created_by: Mapped[int] = mapped_column(
+        ForeignKey("identity_user.id", ondelete="CASCADE"),
+        info=personal(Category.ACTIVITY, "which host created a poll", subject=True, erase=Erase.ANONYMISE),
+    )
     created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
     opened_at: Mapped[datetime | None] = mapped_column(UtcDateTime, default=None)
     closes_at: Mapped[datetime | None] = mapped_column(UtcDateTime, default=None)
@@ -37,7 +41,7 @@ class PollQuestion(Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     poll_id: Mapped[int] = mapped_column(ForeignKey("interaction_poll.id", ondelete="CASCADE"), index=True)
     position: Mapped[int] = mapped_column(Integer)
-    text: Mapped[str] = mapped_column(String(200))
+    text: Mapped[str] = mapped_column(String(200), info=not_personal("a poll's question, set by the host"))
     kind: Mapped[str] = mapped_column(String(8))  # single | multiple | text
 
 
@@ -50,7 +54,7 @@ class PollOption(Base):
         ForeignKey("interaction_poll_question.id", ondelete="CASCADE"), index=True
     )
     position: Mapped[int] = mapped_column(Integer)
-    text: Mapped[str] = mapped_column(String(100))
+    text: Mapped[str] = mapped_column(String(100), info=not_personal("a poll's option, set by the host"))
 
 
 class PollBallot(Base):
@@ -62,7 +66,13 @@ class PollBallot(Base):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     poll_id: Mapped[int] = mapped_column(ForeignKey("interaction_poll.id", ondelete="CASCADE"))
-    user_id: Mapped[int] = mapped_column(ForeignKey("identity_user.id", ondelete="CASCADE"), index=True)
+    user_id: Mapped[int] = mapped_column(
+        ForeignKey("identity_user.id", ondelete="CASCADE"),
+        index=True,
+        info=personal(
+            Category.ACTIVITY, "polls and surveys the member answered", retention="activity", subject=True
+        ),
+    )
     created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
 
 
@@ -72,10 +82,16 @@ class PollAnswer(Base):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     ballot_id: Mapped[int] = mapped_column(
-        ForeignKey("interaction_poll_ballot.id", ondelete="CASCADE"), index=True
+        ForeignKey("interaction_poll_ballot.id", ondelete="CASCADE"),
+        index=True,
+        info=personal(Category.ACTIVITY, "the member's answers to a poll", retention="activity", parent=True),
     )
     question_id: Mapped[int] = mapped_column(ForeignKey("interaction_poll_question.id", ondelete="CASCADE"))
     option_id: Mapped[int | None] = mapped_column(
         ForeignKey("interaction_poll_option.id", ondelete="CASCADE")
     )
-    text: Mapped[str | None] = mapped_column(String(500), default=None)
+    text: Mapped[str | None] = mapped_column(
+        String(500),
+        default=None,
+        info=personal(Category.CONTENT, "the member's free-text answer to a survey", retention="activity"),
+    )

@@ -11,6 +11,7 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from livecircle.kit.clock import utcnow
 from livecircle.kit.db import Base, UtcDateTime
+from livecircle.privacy.datamap import Category, Erase, personal
 
 OPEN = "open"
 ANSWERED = "answered"
@@ -35,15 +36,33 @@ class Question(Base):
     tenant_id: Mapped[int] = mapped_column(ForeignKey("identity_tenant.id", ondelete="CASCADE"))
     room_id: Mapped[int] = mapped_column(ForeignKey("live_room.id", ondelete="CASCADE"), index=True)
     show_id: Mapped[int] = mapped_column(ForeignKey("live_show.id", ondelete="CASCADE"))
-    user_id: Mapped[int] = mapped_column(ForeignKey("identity_user.id", ondelete="CASCADE"))
-    display_name: Mapped[str] = mapped_column(String(64))  # as the asker was called then
-    text: Mapped[str] = mapped_column(String(300))  # after the word filter (masked words starred)
+    user_id: Mapped[int] = mapped_column(
+        ForeignKey("identity_user.id", ondelete="CASCADE"),
+        info=personal(
+            Category.CONTENT, "questions the member asked a host", retention="content", subject=True
+        ),
+    )
+    display_name: Mapped[str] = mapped_column(
+        String(64),
+        info=personal(Category.CONTENT, "the member's name as shown with a question", retention="content"),
+    )  # as the asker was called then
+    text: Mapped[str] = mapped_column(
+        String(300), info=personal(Category.CONTENT, "a question's text", retention="content")
+    )  # after the word filter (masked words starred)
     votes: Mapped[int] = mapped_column(Integer, default=0)  # = its rows in interaction_question_vote
     status: Mapped[str] = mapped_column(String(16), default=OPEN)  # open | answered | hidden
     pinned: Mapped[bool] = mapped_column(Boolean, default=False)
     answered_at: Mapped[datetime | None] = mapped_column(UtcDateTime, default=None)
     answered_by: Mapped[int | None] = mapped_column(
-        ForeignKey("identity_user.id", ondelete="SET NULL"), default=None
+        ForeignKey("identity_user.id", ondelete="SET NULL"),
+        default=None,
+        info=personal(
+            Category.ACTIVITY,
+            "which host marked a question answered",
+            retention="content",
+            subject=True,
+            erase=Erase.ANONYMISE,
+        ),
     )
     created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
 
@@ -57,6 +76,9 @@ class QuestionVote(Base):
         ForeignKey("interaction_question.id", ondelete="CASCADE"), primary_key=True
     )
     user_id: Mapped[int] = mapped_column(
-        ForeignKey("identity_user.id", ondelete="CASCADE"), primary_key=True, index=True
+        ForeignKey("identity_user.id", ondelete="CASCADE"),
+        primary_key=True,
+        index=True,
+        info=personal(Category.ACTIVITY, "questions the member voted up", retention="activity", subject=True),
     )
     created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)

@@ -1,11 +1,12 @@
 /* Small helpers shared by the page modules (gifts.js, wallet.js, shop.js, orders.js, console_shop.js). */
 
-/** The CSRF double-submit value: cookie-authenticated API writes send it as X-CSRF-Token. */
+/** The CSRF double-submit value: cookie-authenticated API writes send it as X-CSRF-Token. The
+ * page's meta tag first (the cookie is named __Host-lc_csrf behind HTTPS), else the cookie. */
 export function csrfToken() {
-  const cookie = document.cookie.split("; ").find((part) => part.startsWith("lc_csrf="));
-  if (cookie) { return decodeURIComponent(cookie.slice("lc_csrf=".length)); }
   const meta = document.querySelector('meta[name="csrf-token"]');
-  return meta ? meta.content : "";
+  if (meta && meta.content) { return meta.content; }
+  const cookie = document.cookie.split("; ").find((part) => /^(__Host-)?lc_csrf=/.test(part));
+  return cookie ? decodeURIComponent(cookie.slice(cookie.indexOf("=") + 1)) : "";
 }
 
 /** A fresh idempotency key (one per user action; a retry of that action reuses it). */

@@ -7,6 +7,7 @@
  * come with the page (config.names). */
 
 import { el, format, getJson, postJson, yuan } from "./kit.js";
+import { askConsent, needsConsent } from "./consent.js";
 
 const POLL_MS = 300;
 const POLL_LIMIT_MS = 15000;
@@ -236,7 +237,11 @@ async function pay(outcome) {
   if (!order) { return; }
   buttons(false);
   say(text.paying);
-  const started = await postJson("/api/v1/orders/" + order.id + "/payments", {}).catch(() => ({ ok: false, body: {} }));
+  const start = () => postJson("/api/v1/orders/" + order.id + "/payments", {}).catch(() => ({ ok: false, body: {} }));
+  let started = await start();
+  if (!started.ok && needsConsent(started.body) && await askConsent(started.body.purpose)) {
+    started = await start();  // the separate payment consent is given: pay again
+  }
   if (!started.ok) { say(refusal(started.body), "alert"); buttons(true); return; }
   if (started.body.provider !== "sandbox") { location.href = started.body.pay_url; return; }  // a real checkout
   // The pay URL is absolute (the provider's base URL); the page calls it on its own origin.

@@ -13,6 +13,7 @@
  * funnel included). Signed-in viewers also see the member-only coupons there and claim them. */
 
 import { duration, el, format, getJson, newKey, postJson, serverClock, yuan } from "./kit.js";
+import { askConsent, needsConsent } from "./consent.js";
 
 const TICK_MS = 250;
 const PAY_POLL_MS = 300;
@@ -752,8 +753,12 @@ export function mountShop(ctx) {
     payButtons(false);
     sheet.phase = "paying";
     say(text.paying, "muted");
-    const started = await postJson("/api/v1/orders/" + order.id + "/payments", {})
+    const start = () => postJson("/api/v1/orders/" + order.id + "/payments", {})
       .catch(() => ({ ok: false, body: { code: "network" } }));
+    let started = await start();
+    if (!started.ok && needsConsent(started.body) && await askConsent(started.body.purpose)) {
+      started = await start();  // the separate payment consent is given: pay again
+    }
     if (!started.ok) { payFailed(started.body); return; }
     if (started.body.provider !== "sandbox") { location.href = started.body.pay_url; return; }  // a real checkout
     // The pay URL is absolute (the provider's base URL); the page calls it on its own origin.

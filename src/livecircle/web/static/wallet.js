@@ -4,6 +4,7 @@
  * GET /api/v1/wallet/topups/{id} until the provider's callback has settled it. */
 
 import { el, format, getJson, newKey, postJson } from "./kit.js";
+import { askConsent, needsConsent } from "./consent.js";
 
 const POLL_MS = 300;
 const POLL_LIMIT_MS = 15000;
@@ -118,8 +119,13 @@ async function startTopup(event) {
   const coins = Number($("topup-coins").value);
   if (!Number.isInteger(coins) || coins < 1) { return; }
   $("topup-start").disabled = true;
-  const answer = await postJson("/api/v1/wallet/topups", { coins: coins }, { "idempotency-key": newKey() })
+  const start = (key) => postJson("/api/v1/wallet/topups", { coins: coins }, { "idempotency-key": key })
     .catch(() => ({ ok: false, body: {} }));
+  const key = newKey();
+  let answer = await start(key);
+  if (!answer.ok && needsConsent(answer.body) && await askConsent(answer.body.purpose)) {
+    answer = await start(key);  // the separate payment consent is given: the same top-up again
+  }
   $("topup-start").disabled = false;
   if (!answer.ok) { status(refusal(answer.body), "alert"); return; }
   const topup = answer.body;

@@ -1,0 +1,38 @@
+"""The API docs page (Swagger UI) at /api/docs, without inline script.
+
+FastAPI's built-in page starts Swagger UI with an inline ``<script>``, which the site's CSP
+refuses; this page loads the same Swagger UI bundle and starts it from /static/api_docs.js. Its
+CSP (kit.security_headers) allows the CDN the bundle comes from, on this one path only.
+"""
+
+from __future__ import annotations
+
+from fastapi import APIRouter
+from fastapi.responses import HTMLResponse
+
+DOCS_PATH = "/api/docs"
+SWAGGER_CDN = "https://cdn.jsdelivr.net"
+_BUNDLE = f"{SWAGGER_CDN}/npm/swagger-ui-dist@5"
+
+router = APIRouter(include_in_schema=False)
+
+_PAGE = f"""<!doctype html>
+<html lang="en">
+<head>
+  <meta charset="utf-8">
+  <meta name="viewport" content="width=device-width, initial-scale=1">
+  <title>livecircle API</title>
+  <link rel="stylesheet" href="{_BUNDLE}/swagger-ui.css">
+</head>
+<body>
+  <div id="swagger-ui" data-openapi-url="/api/openapi.json"></div>
+  <script src="{_BUNDLE}/swagger-ui-bundle.js"></script>
+  <script src="/static/api_docs.js"></script>
+</body>
+</html>
+"""
+
+
+@router.get(DOCS_PATH)
+async def api_docs() -> HTMLResponse:
+    return HTMLResponse(_PAGE)

@@ -1,0 +1,4 @@
+/* A community's discussion page (community_discussion.html; page data in #cd-config). */
+import { mountDiscussion } from "/static/community.js";
+
+mountDiscussion();
