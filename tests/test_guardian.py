@@ -20,6 +20,7 @@ from livecircle.privacy import consent
 from livecircle.privacy.audit import AuditEntry
 from livecircle.privacy.consent_models import ConsentRecord, MinorRecord
 from tests.conftest import Account, RunningServer, make_room
+from tests.room_kit import go_live
 from tests.smtp_kit import Mailbox, smtp_server
 
 LINK = re.compile(r"/guardian/([A-Za-z0-9_.\-]+)")
@@ -64,6 +65,33 @@ async def chat(client: httpx.AsyncClient, room_id: int, account: Account) -> htt
     )
 
 
+async def publish_everywhere(
+    client: httpx.AsyncClient, host: Account, child: Account, room_id: int
+) -> list[httpx.Response]:
+    """The child posts in a community it joined, comments on the host's post and asks a
+    question in the room's live show."""
+    made = await client.post("/api/v1/communities", json={"name": "少年团"}, headers=host.headers)
+    community = made.json()["id"]
+    joined = await client.post(f"/api/v1/communities/{community}/join", headers=child.headers)
+    assert joined.status_code == 200, joined.text
+    hosts = await client.post(
+        f"/api/v1/communities/{community}/posts", json={"body": "欢迎"}, headers=host.headers
+    )
+    assert hosts.status_code == 201, hosts.text
+    await go_live(client, host, room_id)
+    return [
+        await client.post(
+            f"/api/v1/communities/{community}/posts", json={"body": "你好"}, headers=child.headers
+        ),
+        await client.post(
+            f"/api/v1/posts/{hosts.json()['id']}/comments", json={"body": "好"}, headers=child.headers
+        ),
+        await client.post(
+            f"/api/v1/rooms/{room_id}/questions", json={"text": "几点开始?"}, headers=child.headers
+        ),
+    ]
+
+
 async def test_a_child_waits_for_the_guardian_who_confirms_through_the_mailed_link(
     server: RunningServer, client: httpx.AsyncClient, mailbox: Mailbox, host: Account
 ) -> None:
@@ -83,6 +111,8 @@ async def test_a_child_waits_for_the_guardian_who_confirms_through_the_mailed_li
     room = await make_room(client, host)
     refused = await chat(client, room["id"], child)
     assert (refused.status_code, refused.json()["code"]) == (403, "guardian_consent_pending")
+    for published in await publish_everywhere(client, host, child, room["id"]):
+        assert (published.status_code, published.json()["code"]) == (403, "guardian_consent_pending")
     payment = await client.put("/api/v1/me/consents/payment", json={"granted": True}, headers=child.headers)
     assert (payment.status_code, payment.json()["code"]) == (403, "guardian_consent_pending")
     watching = await client.get(f"/api/v1/rooms/{room['id']}", headers=child.headers)
@@ -127,6 +157,10 @@ async def test_a_child_waits_for_the_guardian_who_confirms_through_the_mailed_li
         )
         assert role == "guardian"
     assert (await chat(client, room["id"], child)).status_code == 201
+    asked = await client.post(
+        f"/api/v1/rooms/{room['id']}/questions", json={"text": "能回放吗?"}, headers=child.headers
+    )
+    assert asked.status_code == 201, asked.text
     payment = await client.put("/api/v1/me/consents/payment", json={"granted": True}, headers=child.headers)
     assert payment.status_code == 200
     topup = await client.post(

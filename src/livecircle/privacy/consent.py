@@ -322,6 +322,13 @@ async def awaiting_guardian(session: AsyncSession, user_id: int) -> bool:
     return bool(await _awaiting_among(session, [user_id]))
 
 
+async def require_guardian(session: AsyncSession, user_id: int) -> None:
+    """Before a member under 14 publishes anything (chat, posts, comments, questions): their
+    guardian must have agreed (PIPL art. 31). Raises GuardianConsentPending."""
+    if await awaiting_guardian(session, user_id):
+        raise GuardianConsentPending()
+
+
 async def _awaiting_among(session: AsyncSession, user_ids: list[int]) -> set[int]:
     young = set(
         await session.scalars(

@@ -27,6 +27,7 @@ from livecircle.identity.schemas import Principal
 from livecircle.kit.clock import utcnow
 from livecircle.kit.db import one_sqlite_writer
 from livecircle.kit.events import emit
+from livecircle.privacy import consent
 
 
 async def get_comment(session: AsyncSession, comment_id: int) -> Comment:
@@ -65,6 +66,7 @@ async def check_comment(
     post = await access_post(session, principal, post_id)
     if post.state != VISIBLE:
         raise PostNotVisible()
+    await consent.require_guardian(session, principal.user_id)
     author = Author(post.tenant_id, post.community_id, principal.user_id)
     screened = await check_texts(
         screen, author, "comment", (clean(body, max_length=rules.comment_max_length),)

@@ -35,6 +35,7 @@ from livecircle.identity.schemas import Principal
 from livecircle.kit.clock import utcnow
 from livecircle.kit.db import one_sqlite_writer
 from livecircle.kit.events import emit
+from livecircle.privacy import consent
 
 ADMIN_KINDS = ("announcement", "daily_topic")
 TITLE_MAX = 200
@@ -92,6 +93,7 @@ async def check_create_post(
     MessageBlocked, DailyTopicExists. Emits PostPublished (unless held)."""
     assert principal.user_id is not None
     community = await community_service.check_member(session, principal, community_id)
+    await consent.require_guardian(session, principal.user_id)
     if data.kind in ADMIN_KINDS:
         await community_service.check_admin(session, principal, community_id)
     title = clean(data.title, max_length=TITLE_MAX, one_line=True, required=False)

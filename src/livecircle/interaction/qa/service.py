@@ -39,6 +39,7 @@ from livecircle.moderation import service as moderation_service
 from livecircle.moderation.errors import Banned, MessageBlocked, Muted
 from livecircle.moderation.filters import FilterRegistry
 from livecircle.moderation.wordfilter import Action
+from livecircle.privacy import consent
 
 MAX_TEXT = 300
 MAX_OPEN_PER_USER = 3  # open questions per viewer per show
@@ -71,6 +72,7 @@ async def check_ask(
     if show is None:
         raise ShowNotLive("Questions can be asked while the show is live")
     await _check_standing(session, room_id=room.id, user_id=principal.user_id)
+    await consent.require_guardian(session, principal.user_id)
     text = " ".join(text.split())
     if not text or len(text) > MAX_TEXT:
         raise QuestionTextInvalid(max_length=MAX_TEXT)
