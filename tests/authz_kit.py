@@ -23,6 +23,7 @@ from sqlalchemy import select
 
 from livecircle.analytics.alerts import service as alerts_service
 from livecircle.analytics.alerts.models import AlertRule
+from livecircle.analytics.planning.models import Suggestion
 from livecircle.commerce.models import Payment
 from livecircle.economy.models import TopUp
 from livecircle.growth.notify import service as notify_service
@@ -95,6 +96,7 @@ async def seed(server: RunningServer, client: httpx.AsyncClient) -> Seeded:
     await _community(api, seeded)
     await _growth(server, api, seeded)
     await _analytics(server, api, seeded)
+    await _plan_and_campaign(server, api, seeded)
     return seeded
 
 
@@ -177,6 +179,9 @@ async def _room(api: Api, seeded: Seeded, scope: Ids, visibility: str) -> None:
     )
     steps = await api.call(owner, "GET", f"/api/v1/rooms/{room['id']}/steps")
     scope["step"] = steps[0]["id"]
+    script = {"name": f"脚本{visibility}"}
+    saved = await api.call(owner, "POST", f"/api/v1/shows/{show}/script/template", expect=201, json=script)
+    scope["script_template"] = saved["id"]
     asked = await api.call(
         buyer, "POST", f"/api/v1/rooms/{room['id']}/questions", expect=201, json={"text": "能便宜点吗"}
     )
@@ -375,6 +380,24 @@ async def _analytics(server: RunningServer, api: Api, seeded: Seeded) -> None:
         )
         assert alert is not None
         seeded.public["alert"] = alert.id
+
+
+async def _plan_and_campaign(server: RunningServer, api: Api, seeded: Seeded) -> None:
+    """A topic and a suggestion of tenant A's content plan, and a draft campaign."""
+    owner, shared = seeded.owner, seeded.shared
+    topic = await api.call(owner, "POST", "/api/v1/planning/topics", expect=201, json={"title": "新品种草"})
+    shared["topic"] = topic["id"]
+    shared["plan_room"] = seeded.public["room"]  # where an attacker would plan a show from it
+    async with server.db.unit_of_work() as session:
+        suggestion = Suggestion(
+            tenant_id=seeded.tenant_id, key="keyword:口红", kind="keyword", title="口红", score=3, evidence={}
+        )
+        session.add(suggestion)
+        await session.flush()
+        shared["suggestion"] = suggestion.id
+    draft = {"activate": False, "email": False}
+    campaign = await api.call(owner, "POST", "/api/v1/campaigns/churn-recall", expect=201, json=draft)
+    shared["campaign"] = campaign["id"]
 
 
 # ---- what the attackers must not change ----

@@ -52,11 +52,13 @@ KEYS = {
     "topup_id": "topup", "gift_id": "gift", "item_id": "store_item", "word_id": "word",
     "endpoint_id": "endpoint", "notification_id": "notification", "community_id": "community",
     "post_id": "post", "comment_id": "comment", "activity_id": "activity", "user_id": "user",
-    "code": "invite_code", "export_id": "export",
+    "code": "invite_code", "export_id": "export", "topic_id": "topic", "suggestion_id": "suggestion",
+    "campaign_id": "campaign",
 }  # fmt: skip
 ROUTE_KEYS = {
     ("/api/v1/rooms/{room_id}/auto-replies/{rule_id}", "rule_id"): "auto_reply",
     ("/api/v1/analytics/alert-rules/{rule_id}", "rule_id"): "alert_rule",
+    ("/api/v1/script-templates/{template_id}", "template_id"): "script_template",
     ("/api/v1/analytics/tag-rules/{rule_id}", "rule_id"): "tag_rule",
     ("/console/tags/rules/{rule_id}", "rule_id"): "tag_rule",
     ("/api/v1/badges/rules/{rule_id}", "rule_id"): "badge_rule",
@@ -68,6 +70,7 @@ ROUTE_KEYS = {
     ("/unsubscribe/{token}", "token"): "forged_token",
     ("/exports/{token}", "token"): "forged_token",
     ("/guardian/{token}", "token"): "forged_token",
+    ("/go/{token}", "token"): "forged_token",
 }
 # Parameters that name no object: every value is tried.
 VALUES: dict[tuple[str | None, str], tuple[str, ...]] = {
@@ -84,6 +87,7 @@ VALUES: dict[tuple[str | None, str], tuple[str, ...]] = {
     (None, "part"): ("1",),
     (None, "locale"): ("en",),
     (None, "purpose"): ("marketing", "payment"),
+    ("/api/v1/planning/month-targets/{month}", "month"): ("2031-05",),
 }
 
 V = "the room's live interaction is for its viewers (chat, polls, Q&A, lotteries, co-host line)"
@@ -147,6 +151,10 @@ OPEN: dict[str, tuple[Open, str]] = {
     "PUT /api/v1/me/consents/{purpose}": (Open.SIGNED_IN, "the caller's own consent"),
     "GET /me/consent/{purpose}": (Open.SIGNED_IN, "the caller's own consent"),
     "POST /me/consent/{purpose}": (Open.SIGNED_IN, "the caller's own consent"),
+    "PUT /api/v1/planning/month-targets/{month}": (
+        Open.SIGNED_IN,
+        "the month names no object: an operator sets their own organisation's target",
+    ),
 }  # fmt: skip
 
 # Refusals other than 401/403/404 that are right for their route.
@@ -160,10 +168,25 @@ REFUSALS = {
 LATER = {"starts_at": "2031-01-01T10:00:00+00:00", "ends_at": "2031-01-01T12:00:00+00:00"}
 Body = dict[str, Any] | Callable[[dict[str, Any]], dict[str, Any]]
 BODIES: dict[str, Body] = {
+    "PATCH /api/v1/planning/topics/{topic_id}": {"json": {"title": "改名"}},
+    "POST /api/v1/planning/topics/{topic_id}/plan": lambda v: {
+        "json": {"room_id": v["plan_room"], "scheduled_at": LATER["starts_at"]}
+    },
+    "PUT /api/v1/planning/month-targets/{month}": {"json": {"targets": {"all": 3}}},
+    "PUT /api/v1/planning/shows/{show_id}/targets": {"json": {"targets": {}}},
+    "POST /console/planning/topics/{topic_id}/status": {"data": {"status": "used"}},
+    "POST /console/planning/topics/{topic_id}/plan": lambda v: {
+        "data": {"room_id": str(v["plan_room"]), "scheduled_at": "2031-01-01T10:00"}
+    },
+    "PATCH /api/v1/campaigns/{campaign_id}": {"json": {"name": "改名"}},
+    "POST /api/v1/campaigns/{campaign_id}/status": {"json": {"status": "active"}},
     "PATCH /api/v1/analytics/alert-rules/{rule_id}": {"json": {"threshold": 0.9}},
     "PATCH /api/v1/analytics/tag-rules/{rule_id}": {"json": {"name": "改名"}},
     "POST /console/tags/rules/{rule_id}": {"data": {"definition": "{}", "name": "改名"}},
     "PUT /api/v1/shows/{show_id}/targets": {"json": {"targets": {}}},
+    "POST /api/v1/shows/{show_id}/script/steps": {"json": {"action": "cue", "text": "越权"}},
+    "POST /api/v1/shows/{show_id}/script/template": {"json": {"name": "越权模板"}},
+    "POST /api/v1/shows/{show_id}/script/apply": lambda v: {"json": {"template_id": v["script_template"]}},
     "POST /api/v1/rooms/{room_id}/shows": {"json": {"title": "冒名场次"}},
     "POST /api/v1/rooms/{room_id}/chat": {"json": {"text": "越权"}},
     "PATCH /api/v1/rooms/{room_id}/chat-policy": {"json": {"slow_mode_seconds": 60}},

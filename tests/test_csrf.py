@@ -44,6 +44,7 @@ GET_NAMED_LIKE_A_CHANGE = {
     "/lang/{locale}": "sets only the visitor's language cookie; no server state",
     "/unsubscribe/{token}": "shows a confirmation form; unsubscribing is that form's POST",
     "/me/privacy/delete": "asks for confirmation; the deletion request is that form's POST",
+    "/go/{token}": "a link in a campaign message: counts the click (tracking, once per send), then redirects",
 }
 
 

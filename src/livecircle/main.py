@@ -19,7 +19,10 @@ from sqlalchemy import text
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from livecircle import __version__
+from livecircle.analytics import script_judge
 from livecircle.analytics.alerts import tasks as alert_tasks
+from livecircle.analytics.planning import tasks as planning_tasks
+from livecircle.analytics.planning.routes import router as planning_router
 from livecircle.analytics.report import tasks as report_tasks
 from livecircle.analytics.report.routes import router as report_router
 from livecircle.analytics.routes import router as analytics_router
@@ -61,6 +64,7 @@ from livecircle.interaction.polls.routes import router as poll_router
 from livecircle.interaction.qa import tasks as qa_tasks
 from livecircle.interaction.qa.routes import router as qa_router
 from livecircle.interaction.routes import router as interaction_router
+from livecircle.interaction.runofshow.actions import Limits
 from livecircle.interaction.runofshow_routes import router as runofshow_router
 from livecircle.kit import redact
 from livecircle.kit.db import Database
@@ -79,6 +83,9 @@ from livecircle.live.media.embedded import EmbeddedIngest
 from livecircle.live.media.hls import PlaybackSessions
 from livecircle.live.routes import router as live_router
 from livecircle.live.viewers import PeakRecorder, WatchClock
+from livecircle.marketing.routes import clicks as campaign_clicks_router
+from livecircle.marketing.routes import router as campaigns_router
+from livecircle.marketing.tasks import Marketing
 from livecircle.moderation.routes import router as moderation_router
 from livecircle.realtime.broker import Broker, MemoryBroker
 from livecircle.realtime.fastpath import RawSendMiddleware
@@ -98,10 +105,13 @@ from livecircle.web.discussion_pages import router as discussion_pages_router
 from livecircle.web.economy_pages import router as economy_pages_router
 from livecircle.web.invite_pages import router as invite_pages_router
 from livecircle.web.lottery_pages import router as lottery_pages_router
+from livecircle.web.marketing_pages import router as marketing_pages_router
 from livecircle.web.notify_pages import router as notify_pages_router
 from livecircle.web.order_pages import router as order_pages_router
 from livecircle.web.pages import router as pages_router
+from livecircle.web.planning_pages import router as planning_pages_router
 from livecircle.web.report_pages import router as report_pages_router
+from livecircle.web.runofshow_pages import router as runofshow_pages_router
 from livecircle.web.security_pages import router as security_pages_router
 from livecircle.web.segment_pages import router as segment_pages_router
 from livecircle.web.sockets import make_admit
@@ -142,6 +152,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         tags_router,
         segment_pages_router,
         report_router,
+        planning_router,
         live_router,
         interaction_router,
         poll_router,
@@ -175,9 +186,14 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         notify_router,
         notify_pages_router,
         report_pages_router,
+        planning_pages_router,
+        runofshow_pages_router,
         security_pages_router,
         api_docs_router,
         audit_pages_router,
+        campaigns_router,
+        campaign_clicks_router,
+        marketing_pages_router,
         *consent_wiring.ROUTERS,
         *privacy_wiring.ROUTERS,
     ):
@@ -221,7 +237,7 @@ async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
     interaction_tasks.subscribe_run_of_show(db)
     community_tasks.subscribe(db, hub)
     invite_tasks.subscribe(db, settings)
-    interaction_tasks.register_jobs(runner)
+    interaction_tasks.register_jobs(runner, max_pins=settings.commerce.max_pins)
     notify_tasks.register_jobs(runner, settings, app.state.translator)
     notify = app.state.notify = notify_tasks.NotifyWorker(db, settings, app.state.translator, runner)
     app.state.jobs, app.state.flash_gate = runner, gate
@@ -232,11 +248,23 @@ async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
     app.state.retention = await consent_wiring.install(db, runner, settings, translator, analytics.store)
     privacy_wiring.install(app, db, runner, settings)
     report_tasks.register(db, runner, app.state.analytics)
+    planning_tasks.register(db, runner, app.state.analytics)
     judge = alert_tasks.AlertJudge(
         db, analytics.store, analytics.shows, every=settings.analytics.alert_check_seconds
     )
     analytics.after_sync.append(judge.after_sync)
+    script_judge.install_actions()
+    scripts = script_judge.ScriptJudge(
+        db,
+        analytics.store,
+        analytics.shows,
+        every=settings.analytics.alert_check_seconds,
+        limits=Limits(max_pins=settings.commerce.max_pins),
+    )
+    analytics.after_sync.append(scripts.after_sync)
     alert_tasks.register_jobs(runner)
+    marketing = app.state.marketing = Marketing(db, analytics.store, secret=settings.secret_key)
+    marketing.register_jobs(runner)
     peaks = PeakRecorder(db)
     watch = WatchClock(db, hub, every=settings.realtime.watch_credit_seconds, rules=settings.economy)
     hub.presence_listeners.append(peaks.observe)
@@ -253,6 +281,7 @@ async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
     runner.start()
     await notify.start()
     await analytics.start()
+    await marketing.start()
     background = [sweeper]
     if gate is not None:
         after = settings.commerce.gate_reconcile_after_seconds
@@ -268,6 +297,7 @@ async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
     finally:
         for task in background:
             task.cancel()
+        await marketing.stop()
         await runner.stop()
         await notify.stop()
         await analytics.stop()

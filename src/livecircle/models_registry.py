@@ -6,6 +6,7 @@ from __future__ import annotations
 def load_all() -> None:
     import livecircle.analytics.alerts.models
     import livecircle.analytics.models
+    import livecircle.analytics.planning.models
     import livecircle.analytics.report.models
     import livecircle.analytics.tags.models
     import livecircle.commerce.models
@@ -20,9 +21,11 @@ def load_all() -> None:
     import livecircle.interaction.models
     import livecircle.interaction.polls.models
     import livecircle.interaction.qa.models
+    import livecircle.interaction.runofshow.models
     import livecircle.kit.jobs
     import livecircle.kit.tracking
     import livecircle.live.models
+    import livecircle.marketing.models
     import livecircle.moderation.models
     import livecircle.privacy.audit
     import livecircle.privacy.consent_models

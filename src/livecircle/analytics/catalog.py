@@ -37,4 +37,5 @@ EVENT_TYPES: dict[str, tuple[str, str | None]] = {
     "lottery_started": ("the host started a lottery", None),
     "alert_raised": ("an alert rule fired for a live show", None),
     "alert_acked": ("an alert was acknowledged; amount = seconds to acknowledge", "seconds"),
+    "script_step": ("a run-of-show step settled (props.status: fired, failed, skipped, missed)", None),
 }

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any
 
-from sqlalchemy import JSON, BigInteger, Boolean, ForeignKey, Index, Integer, String
+from sqlalchemy import JSON, BigInteger, Boolean, Float, ForeignKey, Index, Integer, String
 from sqlalchemy.orm import Mapped, mapped_column
 
 from livecircle.kit.clock import utcnow
@@ -102,21 +103,59 @@ class Mention(Base):
 
 
 class ShowStep(Base):
-    """Run-of-show: a prepared tool (poll, lottery) launched at an offset into the room's next
-    live show, or by hand from the console."""
+    """Run-of-show: one step of a show's script (docs/runofshow.md). Timed (at T+``offset_s``)
+    or conditional (when ``metric comparator threshold`` over the last ``window_s`` has held
+    for ``hold_s``, not before T+``offset_s``); its action launches a tool in the live show.
+    Bound to ``show_id``, or to the room's next show while ``show_id`` is None."""
 
     __tablename__ = "interaction_show_step"
+    __table_args__ = (Index("ix_interaction_show_step_show_status", "show_id", "status"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
     tenant_id: Mapped[int] = mapped_column(ForeignKey("identity_tenant.id", ondelete="CASCADE"))
     room_id: Mapped[int] = mapped_column(ForeignKey("live_room.id", ondelete="CASCADE"), index=True)
-    tool: Mapped[str] = mapped_column(String(12))  # poll | lottery
+    # The action: poll | lottery | pin | flash_sale | coupon | community | cue
+    tool: Mapped[str] = mapped_column(String(12))
+    # What it acts on: the poll, lottery, product (pin), SKU (flash sale), coupon template or
+    # community; 0 when the step carries its own content (a poll or lottery spec, a cue).
     tool_id: Mapped[int] = mapped_column(Integer)
-    offset_s: Mapped[int] = mapped_column(Integer)  # seconds after the show goes live
-    # pending (waiting for a show) | scheduled (a job is due) | fired | skipped | failed
+    offset_s: Mapped[int] = mapped_column(Integer)  # timed: when; conditional: not before
+    kind: Mapped[str] = mapped_column(String(12), default="timed", server_default="timed")
+    label: Mapped[str] = mapped_column(
+        String(80), default="", server_default="", info=not_personal("a host's name for a step of the script")
+    )
+    params: Mapped[dict[str, Any] | None] = mapped_column(
+        JSON, default=None, info=not_personal("what a step launches: prices, a poll's questions, a cue")
+    )
+    metric: Mapped[str | None] = mapped_column(String(40), default=None)
+    comparator: Mapped[str | None] = mapped_column(String(2), default=None)
+    threshold: Mapped[float | None] = mapped_column(Float, default=None)
+    window_s: Mapped[int] = mapped_column(Integer, default=60, server_default="60")
+    hold_s: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    # The judge's latest look at a conditional step, and since when its condition holds.
+    seen_value: Mapped[float | None] = mapped_column(Float, default=None)
+    seen_at: Mapped[datetime | None] = mapped_column(UtcDateTime, default=None)
+    holding_since: Mapped[datetime | None] = mapped_column(UtcDateTime, default=None)
+    # pending (waiting for its show) | scheduled (armed in the live show) | firing (claimed, in
+    # the claiming transaction only) | fired | skipped | failed | missed (the show ended first)
     status: Mapped[str] = mapped_column(String(12), default="pending")
     show_id: Mapped[int | None] = mapped_column(ForeignKey("live_show.id", ondelete="SET NULL"), default=None)
     fired_at: Mapped[datetime | None] = mapped_column(UtcDateTime, default=None)
+    fired_by: Mapped[str | None] = mapped_column(String(12), default=None)  # timer | condition | host
+    fired_by_user: Mapped[int | None] = mapped_column(
+        ForeignKey("identity_user.id", ondelete="SET NULL"),
+        default=None,
+        info=personal(
+            Category.ACTIVITY,
+            "which host fired or skipped a step of a show's script by hand",
+            retention="activity",
+            subject=True,
+            erase=Erase.ANONYMISE,
+        ),
+    )
+    result: Mapped[dict[str, Any] | None] = mapped_column(
+        JSON, default=None, info=not_personal("what a fired step made: ids of a pin, sale, poll or lottery")
+    )
     note: Mapped[str | None] = mapped_column(
         String(200), default=None, info=not_personal("why a planned step of a show failed (a system message)")
     )

@@ -1,4 +1,5 @@
-"""Run-of-show JSON API: the room's planned steps, fired early or skipped by the host."""
+"""Run-of-show JSON API: the room's planned steps (the first API, kept for its callers), and
+the show scripts' API (interaction/runofshow/routes.py) included here."""
 
 from __future__ import annotations
 
@@ -9,11 +10,14 @@ from fastapi import APIRouter, Path
 from pydantic import BaseModel, ConfigDict
 
 from livecircle.identity.deps import CurrentUser
-from livecircle.interaction import runofshow
 from livecircle.interaction import service as interaction_service
-from livecircle.kit.deps import DbSession
+from livecircle.interaction.runofshow import service as runofshow
+from livecircle.interaction.runofshow.actions import Limits
+from livecircle.interaction.runofshow.routes import router as script_router
+from livecircle.kit.deps import AppSettings, DbSession
 
-router = APIRouter(prefix="/api/v1", tags=["run-of-show"])
+router = APIRouter(tags=["run-of-show"])
+router.include_router(script_router)
 ObjectId = Annotated[int, Path(ge=1, le=2**31 - 1)]
 
 
@@ -30,26 +34,31 @@ class StepOut(BaseModel):
     note: str | None
 
 
-@router.get("/rooms/{room_id}/steps")
+@router.get("/api/v1/rooms/{room_id}/steps")
 async def list_steps(room_id: ObjectId, session: DbSession, principal: CurrentUser) -> list[StepOut]:
     room = await interaction_service.check_moderate_room(session, principal, room_id)
     return [StepOut.model_validate(s) for s in await runofshow.list_steps(session, room.id)]
 
 
-@router.post("/rooms/{room_id}/steps/{step_id}/fire")
+@router.post("/api/v1/rooms/{room_id}/steps/{step_id}/fire")
 async def fire_step(
-    room_id: ObjectId, step_id: ObjectId, session: DbSession, principal: CurrentUser
+    room_id: ObjectId, step_id: ObjectId, session: DbSession, principal: CurrentUser, settings: AppSettings
 ) -> StepOut:
-    """Launch the step's tool now (one click), whatever its offset."""
+    """Launch the step's tool now (one click), whatever its offset; a settled step stays as it is."""
     room = await interaction_service.check_moderate_room(session, principal, room_id)
     step = await runofshow.get_step(session, room_id=room.id, step_id=step_id)
-    return StepOut.model_validate(await runofshow.do_fire_now(session, step))
+    if step.status in runofshow.OPEN:
+        limits = Limits(max_pins=settings.commerce.max_pins)
+        step = await runofshow.do_fire_now(session, step, user_id=principal.user_id, limits=limits)
+    return StepOut.model_validate(step)
 
 
-@router.post("/rooms/{room_id}/steps/{step_id}/skip")
+@router.post("/api/v1/rooms/{room_id}/steps/{step_id}/skip")
 async def skip_step(
     room_id: ObjectId, step_id: ObjectId, session: DbSession, principal: CurrentUser
 ) -> StepOut:
     room = await interaction_service.check_moderate_room(session, principal, room_id)
     step = await runofshow.get_step(session, room_id=room.id, step_id=step_id)
-    return StepOut.model_validate(await runofshow.do_skip(session, step))
+    if step.status in runofshow.OPEN:
+        step = await runofshow.do_skip(session, step, user_id=principal.user_id)
+    return StepOut.model_validate(step)

@@ -2,11 +2,16 @@
 
 from __future__ import annotations
 
+from typing import Any
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
 from livecircle.interaction import policy as policy_service
-from livecircle.interaction import runofshow
 from livecircle.interaction.engine import ChatEngine
 from livecircle.interaction.events import ChatMessageApproved, ChatMessageRemoved, ChatPolicyChanged
 from livecircle.interaction.models import ChatMessage
+from livecircle.interaction.runofshow import service as runofshow
+from livecircle.interaction.runofshow.actions import Limits
 from livecircle.interaction.schemas import chat_event_from_row
 from livecircle.kit.db import Database
 from livecircle.kit.jobs import JobRunner
@@ -76,7 +81,7 @@ def subscribe(db: Database, hub: Hub, engine: ChatEngine) -> None:
 
 
 def subscribe_run_of_show(db: Database) -> None:
-    """A show going live (not resuming) schedules the room's planned steps."""
+    """A show going live (not resuming) arms its script; a show ending marks what never fired."""
 
     async def started(event: ShowStarted) -> None:
         if event.resumed:
@@ -84,8 +89,18 @@ def subscribe_run_of_show(db: Database) -> None:
         async with db.unit_of_work() as session:
             await runofshow.do_schedule_show(session, room_id=event.room_id, show_id=event.show_id)
 
+    async def ended(event: ShowEnded) -> None:
+        async with db.unit_of_work() as session:
+            await runofshow.do_close_show(session, show_id=event.show_id)
+
     db.bus.subscribe(ShowStarted, started)
+    db.bus.subscribe(ShowEnded, ended)
 
 
-def register_jobs(runner: JobRunner) -> None:
-    runner.register(runofshow.STEP_JOB, runofshow.on_step_job)
+def register_jobs(runner: JobRunner, *, max_pins: int) -> None:
+    limits = Limits(max_pins=max_pins)
+
+    async def run_step(session: AsyncSession, payload: dict[str, Any]) -> None:
+        await runofshow.on_step_job(session, payload, limits)
+
+    runner.register(runofshow.STEP_JOB, run_step)

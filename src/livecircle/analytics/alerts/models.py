@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, Boolean, Float, ForeignKey, Integer, String, UniqueConstraint
+from sqlalchemy import JSON, Boolean, Float, ForeignKey, Index, Integer, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from livecircle.kit.clock import utcnow
@@ -18,10 +18,14 @@ class AlertRule(Base):
     rule is quiet for ``cooldown_seconds`` in that show. ``room_id`` None: every room."""
 
     __tablename__ = "analytics_alert_rule"
+    # One rule per show and metric derived from the show's KPI target (alerts/targets.py).
+    __table_args__ = (Index("uq_analytics_alert_rule_show_metric", "show_id", "metric", unique=True),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
     tenant_id: Mapped[int] = mapped_column(ForeignKey("identity_tenant.id", ondelete="CASCADE"), index=True)
     room_id: Mapped[int | None] = mapped_column(ForeignKey("live_room.id", ondelete="CASCADE"), default=None)
+    # Set: a rule derived from that show's target, judged in that show only (not listed).
+    show_id: Mapped[int | None] = mapped_column(Integer, default=None)
     name: Mapped[str] = mapped_column(String(80), info=not_personal("an operator's name for an alert rule"))
     metric: Mapped[str] = mapped_column(String(40))
     comparator: Mapped[str] = mapped_column(String(2))

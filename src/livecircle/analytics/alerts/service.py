@@ -55,7 +55,9 @@ async def list_rules(session: AsyncSession, *, tenant_id: int) -> list[AlertRule
     """The tenant's rules, seeding the defaults the first time."""
     rules = list(
         await session.scalars(
-            select(AlertRule).where(AlertRule.tenant_id == tenant_id).order_by(AlertRule.id)
+            select(AlertRule)
+            .where(AlertRule.tenant_id == tenant_id, AlertRule.show_id.is_(None))
+            .order_by(AlertRule.id)
         )
     )
     if rules:
@@ -93,7 +95,7 @@ async def do_create_rule(session: AsyncSession, *, tenant_id: int, fields: dict[
 
 async def get_rule(session: AsyncSession, *, tenant_id: int, rule_id: int) -> AlertRule:
     rule = await session.get(AlertRule, rule_id)
-    if rule is None or rule.tenant_id != tenant_id:
+    if rule is None or rule.tenant_id != tenant_id or rule.show_id is not None:  # derived: see targets.py
         raise AlertRuleNotFound()
     return rule
 

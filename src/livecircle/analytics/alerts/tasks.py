@@ -11,7 +11,7 @@ import httpx
 import orjson
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from livecircle.analytics.alerts import service
+from livecircle.analytics.alerts import service, targets
 from livecircle.analytics.alerts.models import Alert, AlertRule
 from livecircle.analytics.alerts.window import window_figures
 from livecircle.analytics.capture import LiveShows
@@ -54,7 +54,10 @@ class AlertJudge:
             show = await live_service.get_show(session, show_id)
             lived = (now - show.started_at).total_seconds() if show.started_at else 0
             by_window: dict[int, dict[str, float]] = {}  # rules with the same window share one query
-            for rule in await service.rules_for_room(session, tenant_id=tenant_id, room_id=room_id):
+            where = {"tenant_id": tenant_id, "room_id": room_id}
+            rules = await service.rules_for_room(session, **where)
+            rules += await targets.target_rules(session, **where, show_id=show_id)  # the show's own targets
+            for rule in rules:
                 if lived < rule.window_seconds:
                     continue  # a window that does not fit in the show yet judges nothing
                 if rule.window_seconds not in by_window:

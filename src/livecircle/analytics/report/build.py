@@ -91,6 +91,7 @@ class ShowContext:
     # {show_id, title, ended_at, figures}: figures from the show's stored report, else None
     previous: list[dict[str, Any]] = field(default_factory=list)
     targets: dict[str, float] = field(default_factory=dict)
+    target_sources: dict[str, str] = field(default_factory=dict)
 
 
 # The show's rows, copied once; every query below reads this small table (see compute).
@@ -186,6 +187,8 @@ def compute(con: duckdb.DuckDBPyConnection, ctx: ShowContext) -> dict[str, Any]:
             "formulas": formulas(con),
             "comparison": comparison(con, ctx, figures),
             "targets": targets_vs_actual(ctx.targets, figures),
+            # metric -> "show" | "tenant" | "seed": whose target it is (analytics.planning.targets)
+            "target_sources": dict(ctx.target_sources),
         }
     finally:
         con.execute(_DROP)

@@ -16,7 +16,7 @@ from fontTools.ttLib import TTFont
 from fpdf import FPDF
 from fpdf.fonts import FontFace
 
-from livecircle.analytics.report import charts
+from livecircle.analytics.report import charts, script_section
 from livecircle.analytics.report.document import (
     DEFAULT_LOCALE,
     FORMULA_NOTE,
@@ -84,6 +84,7 @@ def render_pdf(data: dict[str, Any], *, locale: str = DEFAULT_LOCALE) -> bytes:
     _formulas(pdf, data, _)
     _comparison(pdf, data, _)
     _targets(pdf, data, _)
+    _script(pdf, data, _)
     return bytes(pdf.output())
 
 
@@ -279,3 +280,13 @@ def _targets(pdf: FPDF, data: dict[str, Any], _: Gettext) -> None:
         for t in data["targets"]
     ]
     _table(pdf, (_("Figure"), _("Target"), _("Actual"), _("Attained")), rows, (45, 30, 30, 25))
+
+
+def _script(pdf: FPDF, data: dict[str, Any], _: Gettext) -> None:
+    """The run-of-show steps and their outcomes (analytics/report/script_section.py)."""
+    _heading(pdf, _("Run-of-show"))
+    rows = script_section.rows(data, _)
+    if not rows:
+        _note(pdf, _("This show ran without a script."))
+        return
+    _table(pdf, [_(h) for h in script_section.HEADER], rows, (50, 48, 32, 16, 20, 20))

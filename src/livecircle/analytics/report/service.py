@@ -17,6 +17,7 @@ from sqlalchemy import delete, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from livecircle.analytics import exports
+from livecircle.analytics.planning import targets as planning_targets
 from livecircle.analytics.report import build
 from livecircle.analytics.report.document import render_html
 from livecircle.analytics.report.errors import ReportNotFound, ShowNotEnded, UnknownTable, UnknownTarget
@@ -27,6 +28,7 @@ from livecircle.commerce.models import Product
 from livecircle.identity import service as identity_service
 from livecircle.identity.schemas import Principal, Role
 from livecircle.interaction import service as interaction_service
+from livecircle.interaction.runofshow import service as runofshow_service
 from livecircle.kit.clock import utcnow
 from livecircle.kit.db import dialect_insert, one_sqlite_writer
 from livecircle.kit.errors import Forbidden, Unauthenticated
@@ -80,6 +82,7 @@ async def build_report(session: AsyncSession, store: EventStore, show_id: int) -
     await store.sync()
     data = await store.run(lambda con: build.compute(con, context))
     await _name_products(session, data)
+    data["script"] = await runofshow_service.show_log(session, show_id)  # run-of-show steps
     return Report(show_id, context.tenant_id, data, context.as_of, time.perf_counter() - started)
 
 
@@ -104,8 +107,15 @@ async def show_context(
         ended_at=show.ended_at,
         as_of=as_of or utcnow(),
         previous=await previous_shows(session, show, host_id=room.owner_id),
-        targets=await get_targets(session, show.id),
+        **await _targets(session, show),
     )
+
+
+async def _targets(session: AsyncSession, show: Show) -> dict[str, Any]:
+    """The show's own targets, the tenant's defaults for the other figures (planning)."""
+    held = await planning_targets.effective(session, show_id=show.id, tenant_id=show.tenant_id)
+    sources = {t.metric: t.source for t in held}
+    return {"targets": {t.metric: t.target for t in held}, "target_sources": sources}
 
 
 async def previous_shows(session: AsyncSession, show: Show, *, host_id: int) -> list[dict[str, Any]]:

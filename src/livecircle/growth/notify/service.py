@@ -52,12 +52,14 @@ async def do_notify(
     dedupe_key: str,
     data: Mapping[str, Any] | None = None,
     email: bool = True,
+    to_webhooks: bool = True,
 ) -> Notified:
     """Notify ``user_ids`` once per ``dedupe_key``: an inbox entry and an e-mail for those whose
     preferences allow them, and one delivery to each active tenant webhook for ``kind`` (with
     user ids, never addresses, and ``data``). ``link`` is a path of this site. Calling again
     with the same key adds nothing for users and endpoints it already covered. ``email=False``
-    skips e-mail (the caller knows SMTP is off). A promotional ``kind`` (``PROMOTIONAL``) goes
+    skips e-mail (the caller knows SMTP is off); ``to_webhooks=False`` skips the tenant's endpoints
+    (a campaign sends its own, ``do_webhook``). A promotional ``kind`` (``PROMOTIONAL``) goes
     only to users whose ``marketing`` consent holds now. Preconditions: 1 ≤ len(dedupe_key) ≤
     200, unique across tenants (prefix it with what it is about: "show_reminder:42:...")."""
     if not 0 < len(dedupe_key) <= DEDUPE_KEY_MAX:
@@ -74,7 +76,7 @@ async def do_notify(
         [(f"{EMAIL_JOB}:{dedupe_key}:{u}", {**note, "user_id": u}) for u in mailed],
         EMAIL_JOB,
     )
-    endpoints = await _endpoints_for(session, tenant_id, kind)
+    endpoints = await _endpoints_for(session, tenant_id, kind) if to_webhooks else []
     about = {"title": note["title"], "body": body, "link": link, "user_ids": users, **(data or {})}
     event = await _webhook_event(session, tenant_id, kind, dedupe_key, about) if endpoints else {}
     webhooks = await _schedule(
@@ -83,6 +85,25 @@ async def do_notify(
         WEBHOOK_JOB,
     )
     return Notified(inbox=inbox, emails=emails, webhooks=webhooks)
+
+
+async def do_webhook(
+    session: AsyncSession, *, tenant_id: int, kind: Kind, dedupe_key: str, data: Mapping[str, Any]
+) -> int:
+    """Queue one signed delivery of ``data`` to each active endpoint of the tenant for ``kind``,
+    once per ``dedupe_key`` (same rules as ``do_notify``'s). The caller checks consent: data
+    about a member goes out only with their ``marketing`` consent. Returns deliveries queued."""
+    if not 0 < len(dedupe_key) <= DEDUPE_KEY_MAX:
+        raise ValueError("dedupe_key must have 1 to 200 characters")
+    endpoints = await _endpoints_for(session, tenant_id, kind)
+    if not endpoints:
+        return 0
+    event = await _webhook_event(session, tenant_id, kind, dedupe_key, dict(data))
+    return await _schedule(
+        session,
+        [(f"{WEBHOOK_JOB}:{dedupe_key}:{e.id}", {"endpoint_id": e.id, "event": event}) for e in endpoints],
+        WEBHOOK_JOB,
+    )
 
 
 async def _opted_out(session: AsyncSession, user_ids: list[int], kind: Kind) -> dict[Channel, set[int]]:
