@@ -33,6 +33,7 @@ KEYS = {
     "room_id": "room", "show_id": "show", "community_id": "community", "lottery_id": "lottery",
     "poll_id": "poll", "order_id": "order", "post_id": "post", "activity_id": "activity",
     "topup_id": "topup", "sale_id": "sale", "code": "invite_code", "token": "unsubscribe_token",
+    "topic_id": "topic", "suggestion_id": "suggestion", "campaign_id": "campaign",
 }  # fmt: skip
 # Parameters naming no seeded object: a value that reaches the handler (unknown ids answer 404).
 LITERALS = {"segment": "index0.ts", "part": "1", "locale": "en", "purpose": "marketing", "export_id": "1"}

@@ -57,13 +57,19 @@ class Coalescer(Generic[K]):
     """Run ``action(key)`` at most once per ``every`` seconds per key, however often the key
     is touched: a vote storm becomes one results broadcast per interval, and the last touch
     is always followed by a run. Also a per-key delay: touches while one is pending are one.
-    ``every`` may be a function, read at each touch (a rule that may change at run time)."""
+    ``every`` may be a function, read at each touch (a rule that may change at run time).
+
+    Runs of one key never overlap: a run touched while the previous one still works (reads the
+    database, publishes) waits for it, so what it publishes always comes after, and is newer
+    than, what the previous run published (a snapshot read before a change can no longer land
+    after the snapshot read after it)."""
 
     def __init__(self, action: Callable[[K], Awaitable[None]], *, every: float | Callable[[], float]) -> None:
         self.action = action
         self.every = every
         self._pending: set[K] = set()
         self._tasks: set[asyncio.Task[None]] = set()
+        self._locks: dict[K, tuple[asyncio.Lock, int]] = {}  # per key: its lock, runs holding or waiting
 
     def touch(self, key: K) -> None:
         if key in self._pending:
@@ -76,7 +82,16 @@ class Coalescer(Generic[K]):
     async def _run(self, key: K) -> None:
         await asyncio.sleep(self.every() if callable(self.every) else self.every)
         self._pending.discard(key)
+        lock, users = self._locks.get(key, (asyncio.Lock(), 0))
+        self._locks[key] = (lock, users + 1)
         try:
-            await self.action(key)
+            async with lock:
+                await self.action(key)
         except Exception:
             log.exception("coalesced action for %s failed", key)
+        finally:
+            lock, users = self._locks[key]
+            if users == 1:
+                del self._locks[key]
+            else:
+                self._locks[key] = (lock, users - 1)
