@@ -111,8 +111,11 @@ async def scan_replica(store: EventStore, subject: Subject) -> list[str]:
     user_id, device = subject.account.user_id, subject.device
     events = await store.run(
         lambda con: con.execute(
-            "SELECT count(*) FROM events WHERE user_id = ? OR anon_id = ? OR event_id LIKE ? OR props LIKE ?",
-            [user_id, device, f"%:{user_id}", f"%{device}%"],
+            # The one event id that embeds an account id is ``signup:<id>``; ``%:<id>`` would also
+            # match ``show_started:<show id>`` or ``order_paid:<order id>`` of whatever object
+            # shares the number (in a long run there is always one).
+            "SELECT count(*) FROM events WHERE user_id = ? OR anon_id = ? OR event_id = ? OR props LIKE ?",
+            [user_id, device, f"signup:{user_id}", f"%{device}%"],
         ).fetchall()[0][0]
     )
     merged = await store.run(
