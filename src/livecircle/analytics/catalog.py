@@ -37,5 +37,10 @@ EVENT_TYPES: dict[str, tuple[str, str | None]] = {
     "lottery_started": ("the host started a lottery", None),
     "alert_raised": ("an alert rule fired for a live show", None),
     "alert_acked": ("an alert was acknowledged; amount = seconds to acknowledge", "seconds"),
+    "flash_sale_missed": (
+        "a signed-in member's flash-sale order was refused sold out (once per sale and member); "
+        "props.flash_sale_id, props.sku_id",
+        None,
+    ),
     "script_step": ("a run-of-show step settled (props.status: fired, failed, skipped, missed)", None),
 }

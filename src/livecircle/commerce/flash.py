@@ -19,10 +19,44 @@ from livecircle.kit.clock import utcnow
 from livecircle.kit.db import one_sqlite_writer
 from livecircle.kit.errors import BadRequest
 from livecircle.kit.events import emit
+from livecircle.kit.tracking import TrackBuffer, event_row
 from livecircle.live import service as live
 from livecircle.live.models import Show
 
 CLOSE_JOB = "commerce.flash_sale_close"
+MISSED = "flash_sale_missed"
+MISSES_KEPT = 100_000  # (sale, member) pairs a node remembers having recorded
+
+
+class Misses:
+    """Sold-out refusals of signed-in members, recorded as ``flash_sale_missed`` events.
+
+    The refusal rolls its transaction back, so the event goes through the node's
+    ``TrackBuffer`` (batched, outside any request's transaction). Its id is
+    ``flash_sale_missed:{sale}:{member}``: stored once per sale and member whichever node
+    or retry records it; a node also skips pairs it recorded lately (a rush of retries
+    adds no rows to the buffer)."""
+
+    def __init__(self, buffer: TrackBuffer) -> None:
+        self.buffer = buffer
+        self._seen: dict[tuple[int, int], None] = {}
+
+    def note(self, *, tenant_id: int, user_id: int, sale_id: int, sku_id: int) -> None:
+        key = (sale_id, user_id)
+        if key in self._seen:
+            return
+        if len(self._seen) >= MISSES_KEPT:
+            self._seen.pop(next(iter(self._seen)))
+        self._seen[key] = None
+        self.buffer.add(
+            event_row(
+                MISSED,
+                tenant_id=tenant_id,
+                event_id=f"{MISSED}:{sale_id}:{user_id}",
+                user_id=user_id,
+                props={"flash_sale_id": sale_id, "sku_id": sku_id},
+            )
+        )
 
 
 async def do_create_sale(

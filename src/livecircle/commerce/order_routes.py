@@ -3,13 +3,14 @@ sandbox provider's signed callbacks, and coupons."""
 
 from __future__ import annotations
 
-from typing import Annotated, Literal
+from typing import Annotated, Literal, cast
 
 from fastapi import APIRouter, Path, Query, Request, status
 from fastapi.responses import JSONResponse
 
-from livecircle.commerce import coupons, lifecycle, orders, payments
+from livecircle.commerce import coupons, flash, lifecycle, orders, payments
 from livecircle.commerce.deps import Gate, ObjectId, ShopOperator, ShopStaff, tenant_of
+from livecircle.commerce.errors import SoldOut
 from livecircle.commerce.models import Coupon, CouponTemplate
 from livecircle.commerce.schemas import (
     ClaimableOut,
@@ -43,19 +44,39 @@ async def place_order(
     principal: CurrentUser,
     settings: AppSettings,
     gate: Gate,
+    request: Request,
 ) -> JSONResponse:
     """One click from a card. The same Idempotency-Key returns the same order and body (200 on a
     replay); another payload under it is 422; while the first is in flight, 409."""
     assert principal.user_id is not None
-    placed = await orders.do_place_order(
-        session,
-        settings.commerce,
-        orders.OrderRequest(
-            tenant_id=tenant_of(principal), user_id=principal.user_id, key=key, **data.model_dump()
-        ),
-        gate,
-    )
+    tenant_id = tenant_of(principal)
+    try:
+        placed = await orders.do_place_order(
+            session,
+            settings.commerce,
+            orders.OrderRequest(tenant_id=tenant_id, user_id=principal.user_id, key=key, **data.model_dump()),
+            gate,
+        )
+    except SoldOut:
+        if data.flash_sale_id is not None and (misses := _misses(request)) is not None:
+            misses.note(
+                tenant_id=tenant_id, user_id=principal.user_id, sale_id=data.flash_sale_id, sku_id=data.sku_id
+            )
+        raise
     return JSONResponse(placed.body, status_code=200 if placed.replayed else 201)
+
+
+def _misses(request: Request) -> flash.Misses | None:
+    """The node's recorder of sold-out flash-sale refusals (made on first use, next to the
+    analytics buffer; none on an app without analytics)."""
+    state = request.app.state
+    misses = getattr(state, "flash_misses", None)
+    if misses is None:
+        node = getattr(state, "analytics_node", None)
+        if node is None:
+            return None
+        misses = state.flash_misses = flash.Misses(node.buffer)
+    return cast(flash.Misses, misses)
 
 
 @router.get("/orders")

@@ -26,6 +26,7 @@ from livecircle.marketing.schemas import (
     ACTIVITY,
     CartMissTrigger,
     EventTrigger,
+    FlashMissTrigger,
     SegmentTrigger,
     ShowSoonTrigger,
     Trigger,
@@ -47,6 +48,8 @@ async def entrants(
         found = [(user, "") for user in await store.run(lambda con: _event(con, tenant_id, trigger, now))]
     elif isinstance(trigger, ShowSoonTrigger):
         found = await _show_soon(session, tenant_id, trigger, now)
+    elif isinstance(trigger, FlashMissTrigger):
+        found = await store.run(lambda con: _flash_miss(con, tenant_id, trigger, now))
     else:
         found = await store.run(lambda con: _cart_miss(con, tenant_id, trigger, now))
     return sorted({(user, key) for user, key in found if user > 0})
@@ -55,14 +58,8 @@ async def entrants(
 async def _segment(
     session: AsyncSession, store: EventStore, tenant_id: int, trigger: SegmentTrigger, now: datetime
 ) -> set[int]:
-    if trigger.segment == "lifecycle" and trigger.value == "churn_risk":
-        return await store.run(lambda con: _churn_risk(con, tenant_id, now, with_model=trigger.model))
-    if trigger.segment == "lifecycle":
-        stages = await store.run(lambda con: lifecycle.lifecycle_stages(con, tenant_id=tenant_id, as_of=now))
-        return {user for user, stage in stages.items() if stage == trigger.value}
-    if trigger.segment == "rfm":
-        rows = await store.run(lambda con: rfm.rfm_rows(con, tenant_id=tenant_id, as_of=now))
-        return {int(row["user_id"]) for row in rows if row["tier"] == trigger.value}
+    if trigger.segment != "tag":
+        return await store.run(lambda con: segment_members(con, tenant_id, trigger, now))
     computed = await session.scalars(
         select(UserTag.user_id).where(UserTag.tenant_id == tenant_id, UserTag.tag == trigger.value)
     )
@@ -72,6 +69,23 @@ async def _segment(
         )
     )
     return set(computed) | set(given)
+
+
+def segment_members(
+    con: duckdb.DuckDBPyConnection, tenant_id: int, trigger: SegmentTrigger, now: datetime
+) -> set[int]:
+    """The members of a lifecycle stage or an RFM tier at ``now``, from the replica (before
+    the consent filter). Tags live in the database: not here."""
+    if trigger.segment == "lifecycle" and trigger.value == "churn_risk":
+        return _churn_risk(con, tenant_id, now, with_model=trigger.model)
+    if trigger.segment == "lifecycle":
+        stages = lifecycle.lifecycle_stages(con, tenant_id=tenant_id, as_of=now)
+        return {user for user, stage in stages.items() if stage == trigger.value}
+    if trigger.segment == "rfm":
+        code = rfm.TIER_ORDER.index(trigger.value)
+        found = rfm.rfm_arrays(con, tenant_id=tenant_id, as_of=now)
+        return {int(user) for user in found["user_id"][found["tier_code"] == code]}
+    raise ValueError("tags are read from the database")
 
 
 _ACTIVITY_LIST = ", ".join(f"'{name}'" for name in churn.ACTIVITY)
@@ -148,6 +162,22 @@ def _cart_miss(
         "oldest": when - timedelta(hours=trigger.lookback_hours),
     }
     return [(int(user), f"order:{order}") for user, order in con.execute(_CART_MISS, params).fetchall()]
+
+
+_FLASH_MISS = """
+SELECT DISTINCT person_id, json_extract_string(props, '$.flash_sale_id') AS sale_id
+FROM person_events
+WHERE tenant_id = $tenant AND type = 'flash_sale_missed' AND person_id > 0
+  AND ts > $since AND ts <= $now AND json_extract_string(props, '$.flash_sale_id') IS NOT NULL
+"""
+
+
+def _flash_miss(
+    con: duckdb.DuckDBPyConnection, tenant_id: int, trigger: FlashMissTrigger, now: datetime
+) -> list[tuple[int, str]]:
+    when = naive_utc(now)
+    params = {"tenant": tenant_id, "now": when, "since": when - timedelta(hours=trigger.hours)}
+    return [(int(user), f"flash:{sale}") for user, sale in con.execute(_FLASH_MISS, params).fetchall()]
 
 
 async def _show_soon(

@@ -72,8 +72,17 @@ class CartMissTrigger(Schema):
     lookback_hours: int = Field(default=48, ge=1, le=24 * 30)
 
 
+class FlashMissTrigger(Schema):
+    """Refused sold out in a flash sale within the last ``hours`` (analytics event
+    ``flash_sale_missed``; one entry per sale, e.g. for a consolation coupon)."""
+
+    type: Literal["flash_sale_miss"] = "flash_sale_miss"
+    hours: int = Field(default=24, ge=1, le=24 * 30)
+
+
 Trigger = Annotated[
-    SegmentTrigger | EventTrigger | ShowSoonTrigger | CartMissTrigger, Field(discriminator="type")
+    SegmentTrigger | EventTrigger | ShowSoonTrigger | CartMissTrigger | FlashMissTrigger,
+    Field(discriminator="type"),
 ]
 TRIGGER = TypeAdapter(Trigger)
 
