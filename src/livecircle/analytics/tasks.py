@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Awaitable, Callable
 
 from livecircle.analytics import capture
@@ -22,6 +23,9 @@ def install_tracking(db: Database) -> Tracker:
     capture.register(tracker)
     db.before_commit.append(tracker.before_commit)
     return tracker
+
+
+log = logging.getLogger(__name__)
 
 
 class Analytics:
@@ -50,8 +54,11 @@ class Analytics:
         self.views.reconcile()
         await self.buffer.flush()
         await self.store.sync()
-        for listener in self.after_sync:
-            await listener()
+        for listener in self.after_sync:  # one failing judge must not starve the others
+            try:
+                await listener()
+            except Exception:
+                log.exception("after-sync listener %s failed", getattr(listener, "__qualname__", listener))
 
     async def start(self) -> None:
         await self.shows.refresh()
