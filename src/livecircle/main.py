@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import gc
-import secrets
-import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -16,7 +14,7 @@ from fastapi.staticfiles import StaticFiles
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from redis.asyncio import Redis
 from sqlalchemy import text
-from starlette.types import ASGIApp, Message, Receive, Scope, Send
+from starlette.types import ASGIApp
 
 from livecircle import __version__
 from livecircle.analytics import script_judge
@@ -50,7 +48,7 @@ from livecircle.growth.notify import tasks as notify_tasks
 from livecircle.growth.notify.routes import router as notify_router
 from livecircle.growth.onboarding_routes import router as onboarding_router
 from livecircle.identity import service as identity_service
-from livecircle.identity.deps import csrf_cookie, principal_cache
+from livecircle.identity.deps import principal_cache
 from livecircle.identity.routes import router as identity_router
 from livecircle.interaction import sockets as interaction_sockets
 from livecircle.interaction import tasks as interaction_tasks
@@ -72,7 +70,6 @@ from livecircle.kit.errors import install_error_handlers
 from livecircle.kit.i18n import Translator, load_catalogs
 from livecircle.kit.jobs import JobRunner
 from livecircle.kit.logging import configure_logging
-from livecircle.kit.metrics import HTTP_LATENCY, HTTP_REQUESTS
 from livecircle.kit.ratelimit import RateLimiter
 from livecircle.kit.security_headers import SecurityHeaders
 from livecircle.kit.templating import Pages
@@ -111,6 +108,7 @@ from livecircle.web.order_pages import router as order_pages_router
 from livecircle.web.pages import router as pages_router
 from livecircle.web.planning_pages import router as planning_pages_router
 from livecircle.web.report_pages import router as report_pages_router
+from livecircle.web.request_context import RequestContext
 from livecircle.web.runofshow_pages import router as runofshow_pages_router
 from livecircle.web.security_pages import router as security_pages_router
 from livecircle.web.segment_pages import router as segment_pages_router
@@ -352,56 +350,6 @@ class LivecircleApp(FastAPI):
             allowed_origins=settings.security.allowed_origins,
             third_party={DOCS_PATH: SWAGGER_CDN},
         )
-
-
-class RequestContext:
-    """Locale, the CSRF double-submit cookie, and request metrics, as plain ASGI: Starlette's
-    ``BaseHTTPMiddleware`` re-wraps every request and response in tasks and streams, which
-    cost more than the API call behind it (profiled)."""
-
-    def __init__(self, app: ASGIApp) -> None:
-        self.app = app
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
-        request = Request(scope)
-        state = request.app.state
-        translator: Translator = state.translator
-        request.state.locale = translator.negotiate(
-            query=request.query_params.get("lang"),
-            cookie=request.cookies.get("lc_lang"),
-            accept_language=request.headers.get("accept-language", ""),
-        )
-        csrf_name = csrf_cookie(state.settings)
-        csrf = request.cookies.get(csrf_name)
-        request.state.csrf_token = csrf or secrets.token_urlsafe(24)
-        started = time.perf_counter()
-        status = 500
-
-        async def send_with_context(message: Message) -> None:
-            nonlocal status
-            if message["type"] == "http.response.start":
-                status = message["status"]
-                if not csrf:
-                    cookie = Response()
-                    cookie.set_cookie(
-                        csrf_name,
-                        request.state.csrf_token,
-                        samesite="lax",
-                        secure=state.settings.cookie_secure,
-                        path="/",
-                    )
-                    message = {**message, "headers": [*message.get("headers", []), *cookie.raw_headers[-1:]]}
-            await send(message)
-
-        try:
-            await self.app(scope, receive, send_with_context)
-        finally:
-            route = getattr(scope.get("route"), "path", "unmatched")
-            HTTP_REQUESTS.labels(request.method, route, str(status)).inc()
-            HTTP_LATENCY.labels(request.method, route).observe(time.perf_counter() - started)
 
 
 def _error_page(request: Request, problem: dict[str, object]) -> Response:
