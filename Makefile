@@ -24,8 +24,19 @@ lint: $(STAMP)
 	$(BIN)/mypy
 	$(BIN)/lint-imports
 
+# Two passes: most tests on $(WORKERS) workers, then the timing-sensitive ones (marked
+# `serial` in tests/conftest.py) alone. Both always run; either failing fails the target.
+# `make test PYTEST_ARGS=tests/test_x.py` runs the chosen tests in one plain pass instead.
+WORKERS ?= 2
 test: lint
+ifeq ($(strip $(PYTEST_ARGS)),)
+	@status=0; \
+	$(BIN)/pytest -n $(WORKERS) --dist loadfile -m "not serial" --durations=25 || status=1; \
+	$(BIN)/pytest -m serial --durations=15 || status=1; \
+	exit $$status
+else
 	$(BIN)/pytest $(PYTEST_ARGS)
+endif
 
 fmt: $(STAMP)
 	$(BIN)/ruff format .

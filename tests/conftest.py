@@ -47,6 +47,29 @@ SUITE_SECURITY = SecuritySettings(
 )
 
 
+# Tests whose assertions involve wall-clock time (a browser waiting for a frame, a planted dip
+# alerted within 10 s, an encoder's stream) run alone, after the rest has run on two workers
+# (`make test`): a second worker beside them would be measuring the machine, not the code.
+SERIAL_MODULES = frozenset(
+    {
+        "test_cohost",
+        "test_flashsale_nodes",
+        "test_media",
+        "test_multinode",
+        "test_runofshow_script",
+        "test_serve",
+        "test_simulated_show",
+        "test_simulator",
+    }
+)
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    for item in items:
+        if item.path.parent.name == "e2e" or item.path.stem in SERIAL_MODULES:
+            item.add_marker(pytest.mark.serial)
+
+
 @pytest.fixture(scope="session", params=BACKENDS)
 def db_url(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     if request.param == "sqlite":

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import shutil
 import subprocess
-import time
 from dataclasses import replace
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -114,19 +113,17 @@ def test_sql_lists_match_the_documented_types() -> None:
         assert f"'{kind}'" in build._ACTIONS
 
 
-def test_a_report_among_millions_of_other_events_is_fast_and_unchanged() -> None:
+def test_a_report_among_many_other_events_is_unchanged() -> None:
+    # How fast it is among millions lives in bench/analytics (docs/benchmarks.md), not here.
     start = utcnow().replace(microsecond=0) - timedelta(minutes=20)
     alone, crowded = connect(), connect()
     for con in (alone, crowded):
         load_rows(con, planted(start))
-    noise(crowded, 3_000_000)
+    noise(crowded, 300_000)
     previous = [{"show_id": 10_001, "title": "上一场", "ended_at": None, "figures": None}]
     ctx = context(start, previous=previous, targets={"orders": 2})
     expected = build.compute(alone, ctx)
-    began = time.perf_counter()
     data = build.compute(crowded, ctx)
-    seconds = time.perf_counter() - began
-    assert seconds < 10, f"compute took {seconds:.1f} s on 3M events"
     for section in (
         "figures",
         "curve",
@@ -139,7 +136,7 @@ def test_a_report_among_millions_of_other_events_is_fast_and_unchanged() -> None
     ):
         assert data[section] == expected[section], section
     comments = next(r for r in data["comparison"]["rows"] if r["metric"] == "comments")
-    assert comments["mean"] == 150  # show 10001 holds 1,500 noise events, one in ten a chat line
+    assert comments["mean"] == 15  # show 10001 holds 150 noise events, one in ten a chat line
     assert [s["people"] for s in data["funnel"]["steps"]] == [5, 1, 1, 1]
     assert data["interaction"]["gift_bursts"] == [9]
     assert [c["type"] for p in data["interaction"]["peaks"] for c in p["causes"]] == [

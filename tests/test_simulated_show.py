@@ -107,6 +107,11 @@ async def test_a_planted_dip_raises_the_alert_within_10_s_and_the_show_gets_its_
     assert "互动" in text
 
 
+# One planted world, the same every run: with a fresh seed each run, a world now and then
+# left one class out of the scored accounts (seen once), so "ranked among the scored" failed.
+CHURN_SEED = 20261126
+
+
 @ONE_BACKEND
 async def test_a_planted_churn_cohort_is_ranked_with_auc_above_075(
     server: RunningServer, client: httpx.AsyncClient
@@ -122,7 +127,7 @@ async def test_a_planted_churn_cohort_is_ranked_with_auc_above_075(
         show_id=show_id,
         viewers=60,
         minutes=0,
-        seed=seed(),
+        seed=CHURN_SEED,
         scenario=scenarios.load("churn"),
         operator_token=operator.token,
         tenant=tenant,

@@ -160,7 +160,10 @@ async def test_what_the_simulator_reports_is_what_the_server_stored(
     funnel = (await client.get(f"/api/v1/shows/{show_id}/funnel", headers=host.headers)).json()
     assert funnel["steps"]["click"] == totals["product_clicks"]
     ranking = (await client.get(f"/api/v1/rooms/{room_id}/contributors", params={"show_id": show_id})).json()
-    assert sum(r["total"] for r in ranking) == totals["gift_coins"]
+    # A gift whose answer had not come when its viewer left is reported apart: the server may
+    # or may not have it (on a quiet machine there are none).
+    unconfirmed = totals.get("gift_unconfirmed_coins", 0)
+    assert totals["gift_coins"] <= sum(r["total"] for r in ranking) <= totals["gift_coins"] + unconfirmed
     joined = (await client.get(f"/api/v1/communities/{community.json()['id']}")).json()
     assert joined["member_count"] == 1 + totals["community_joins"]  # the owner and the joiners
     async with server.db.unit_of_work() as session:

@@ -53,8 +53,14 @@ class ScriptJudge:
         if time.monotonic() - self._last < self.every:
             return
         self._last = time.monotonic()
-        for show_id, _tenant_id in list(self.shows.by_room.values()):
-            await self.judge(show_id)
+        live = [show_id for show_id, _tenant_id in self.shows.by_room.values()]
+        if not live:
+            return
+        async with self.db.sessionmaker() as session:
+            scripted = await runofshow.shows_with_armed_conditions(session, live)
+        for show_id in live:
+            if show_id in scripted:  # one query for all the shows, a look at each scripted one
+                await self.judge(show_id)
 
     async def judge(self, show_id: int) -> list[int]:
         """Look at the show's armed conditions; fire those that hold. Returns the fired ids."""

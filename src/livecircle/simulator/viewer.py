@@ -355,6 +355,7 @@ class Viewer:
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self.pong.wait(), GRACE_SECONDS)
         for ref in list(self.pending):
-            kind, minute, _ = self.pending.pop(ref)
-            if kind == "gift":  # sent but never confirmed: not counted as a gift
+            kind, minute, coins = self.pending.pop(ref)
+            if kind == "gift":  # sent but never confirmed: not counted as a gift (the server may have it)
                 self.room.tally.add("gift_unconfirmed", minute=minute)
+                self.room.tally.add("gift_unconfirmed_coins", coins, minute=minute)

@@ -30,6 +30,17 @@ def rule_name(metric: str, target: float) -> str:
     return f"目标 Target: {metric} ≥ {target:g}"[:80]
 
 
+async def shows_with_own_rules(session: AsyncSession, show_ids: list[int]) -> set[int]:
+    """Of ``show_ids``, those with a target the judge measures or a rule derived from one."""
+    with_targets = await session.scalars(
+        select(ShowTarget.show_id).where(
+            ShowTarget.show_id.in_(show_ids), ShowTarget.metric.in_(list(ALERTED))
+        )
+    )
+    with_rules = await session.scalars(select(AlertRule.show_id).where(AlertRule.show_id.in_(show_ids)))
+    return {int(s) for s in [*with_targets, *with_rules] if s is not None}
+
+
 async def target_rules(
     session: AsyncSession, *, tenant_id: int, room_id: int, show_id: int
 ) -> list[AlertRule]:

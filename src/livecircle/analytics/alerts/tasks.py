@@ -13,7 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from livecircle.analytics.alerts import service, targets
 from livecircle.analytics.alerts.models import Alert, AlertRule
-from livecircle.analytics.alerts.window import window_figures
+from livecircle.analytics.alerts.window import most_online, window_figures
 from livecircle.analytics.capture import LiveShows
 from livecircle.analytics.store import EventStore
 from livecircle.commerce import coupons
@@ -43,7 +43,23 @@ class AlertJudge:
         if time.monotonic() - self._last < self.every:
             return
         self._last = time.monotonic()
-        for room_id, (show_id, tenant_id) in list(self.shows.by_room.items()):
+        live = list(self.shows.by_room.items())
+        if not live:
+            return
+        async with self.db.unit_of_work() as session:  # the tenant's rules are seeded on first read
+            tenant_rules = {
+                tenant_id: await service.list_rules(session, tenant_id=tenant_id)
+                for tenant_id in {tenant_id for _, (_, tenant_id) in live}
+            }
+            own = await targets.shows_with_own_rules(session, [show_id for _, (show_id, _) in live])
+        widest = max((r.window_seconds for rules in tenant_rules.values() for r in rules), default=0)
+        naive = utcnow().replace(tzinfo=None)
+        most = await self.store.run(
+            lambda con: most_online(con, [s for _, (s, _) in live], now=naive, seconds=max(widest, 60))
+        )
+        for room_id, (show_id, tenant_id) in live:
+            if show_id not in own and _too_few(tenant_rules[tenant_id], room_id, most.get(show_id)):
+                continue  # one query for all the shows instead of a full look at each empty one
             await self.judge(tenant_id=tenant_id, room_id=room_id, show_id=show_id)
 
     async def judge(self, *, tenant_id: int, room_id: int, show_id: int) -> list[Alert]:
@@ -74,6 +90,15 @@ class AlertJudge:
                 if alert is not None:
                     raised.append(alert)
         return raised
+
+
+def _too_few(rules: list[AlertRule], room_id: int, most: int | None) -> bool:
+    """No rule of the room can breach: each wants more viewers than the show has had over its
+    widest window (a window's mean, or its latest sample, is never above that most)."""
+    applicable = [r for r in rules if r.enabled and r.room_id in (None, room_id)]
+    if not applicable:
+        return True
+    return most is not None and most < min(r.min_viewers for r in applicable)
 
 
 async def do_act(session: AsyncSession, alert: Alert, *, user_id: int) -> dict[str, Any]:

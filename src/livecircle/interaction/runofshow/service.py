@@ -248,6 +248,16 @@ def _track(session: AsyncSession, step: ShowStep) -> None:
     )
 
 
+async def shows_with_armed_conditions(session: AsyncSession, show_ids: list[int]) -> set[int]:
+    """Of ``show_ids``, those with a conditional step waiting for its condition."""
+    rows = await session.scalars(
+        select(ShowStep.show_id)
+        .where(ShowStep.show_id.in_(show_ids), ShowStep.status == "scheduled", ShowStep.kind == "condition")
+        .distinct()
+    )
+    return {int(show_id) for show_id in rows if show_id is not None}
+
+
 async def armed_conditions(session: AsyncSession, show_id: int) -> list[ShowStep]:
     """The show's conditional steps waiting for their condition."""
     rows = await session.scalars(
