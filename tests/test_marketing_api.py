@@ -250,6 +250,14 @@ async def test_the_console_pages_list_edit_and_report(
         f"/console/campaigns/{campaign_id}", data={**form, "name": "新客欢迎二"}, headers=headers
     )
     assert renamed.status_code == 303
+    # Every trigger the API knows can be chosen in the editor, the flash-sale miss too.
+    missed = {**form, "name": "新客欢迎二", "trigger_type": "flash_sale_miss", "hours": "6"}
+    resaved = await client.post(f"/console/campaigns/{campaign_id}", data=missed, headers=headers)
+    assert resaved.status_code == 303, resaved.text
+    stored = (await client.get(f"/api/v1/campaigns/{campaign_id}", headers=headers)).json()
+    assert stored["trigger"] == {"type": "flash_sale_miss", "hours": 6}
+    page = (await client.get(f"/console/campaigns/{campaign_id}", headers=headers)).text
+    assert 'value="flash_sale_miss" checked' in page
     enabled = await client.post(
         "/console/campaigns/churn-recall", data={"csrf_token": csrf, "email": "true"}, headers=headers
     )

@@ -227,10 +227,13 @@ def simulate(
     viewers: Annotated[int, typer.Option(help="Synthetic viewers")] = 50,
     minutes: Annotated[float, typer.Option(help="Simulated minutes (0: the churn history only)")] = 5.0,
     speed: Annotated[float, typer.Option(help="Simulated minutes per real minute")] = 1.0,
-    scenario: Annotated[str, typer.Option(help="steady | dip | churn, or a JSON file")] = "steady",
+    scenario: Annotated[str, typer.Option(help="steady | dip | churn | recall, or a JSON file")] = "steady",
     base_url: Annotated[str | None, typer.Option(help="The running server (default: this config's)")] = None,
     seed: Annotated[int, typer.Option(help="Same seed, same accounts and plan")] = 1,
-    operator_token: Annotated[str | None, typer.Option(help="Bearer token for history upload")] = None,
+    operator_token: Annotated[
+        str | None, typer.Option(help="Operator's bearer token (churn: history upload; recall: the campaign)")
+    ] = None,
+    campaign: Annotated[int | None, typer.Option(help="recall: the campaign the viewers answer")] = None,
     room: Annotated[int | None, typer.Option(help="The show's room (found by the show if left out)")] = None,
     tenant: Annotated[str | None, typer.Option(help="Tenant slug the viewers register in")] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print only the JSON report")] = False,
@@ -253,6 +256,7 @@ def simulate(
             operator_token=operator_token,
             room_id=room,
             tenant=tenant,
+            campaign_id=campaign,
         )
         report = asyncio.run(run_simulation(options))
     except (scenarios.ScenarioError, SimulationError) as exc:

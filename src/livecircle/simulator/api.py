@@ -208,6 +208,40 @@ class Api:
         gifts = [g for g in (response.json() if response else []) if g.get("currency") == "coin"]
         return sorted(gifts, key=lambda g: int(g["price"]))
 
+    async def agree_to_marketing(self, who: Identity) -> bool:
+        body = {"granted": True}
+        return await self.call("PUT", "/api/v1/me/consents/marketing", who, json=body) is not None
+
+    async def inbox(self, who: Identity) -> list[Json]:
+        response = await self.call("GET", "/api/v1/me/inbox", who, params={"limit": 100})
+        return list(response.json()["items"]) if response else []
+
+    async def follow_link(self, link: str) -> bool:
+        """Open a message's link as a person would: the click is counted and answered with a
+        redirect (303), whose target is not fetched."""
+        try:
+            response = await self.http.get(_path(link), follow_redirects=False)
+        except httpx.HTTPError as exc:
+            self.tally.error(f"http:{type(exc).__name__}")
+            return False
+        if response.status_code != 303:
+            self.tally.error(_code(response))
+        return response.status_code == 303
+
+    async def buy(self, who: Identity, sku_id: int) -> int | None:
+        """Order one of ``sku_id`` outside any show and pay it (sandbox success): the order id."""
+        body = {"sku_id": sku_id, "quantity": 1}
+        placed = await self.call("POST", "/api/v1/orders", who, key=str(uuid.uuid4()), json=body)
+        if placed is None:
+            return None
+        order_id = int(placed.json()["id"])
+        return order_id if await self.pay(who, order_id, success=True) else None
+
+    async def campaign(self, campaign_id: int, token: str, *, part: str = "") -> Json | None:
+        """The campaign (``part=""``) or its report (``part="/report"``), as its operator sees it."""
+        response = await self.call("GET", f"/api/v1/campaigns/{campaign_id}{part}", Identity(0, token))
+        return dict(response.json()) if response else None
+
     async def ingest(self, events: list[Json], token: str) -> Json | None:
         response = await self.call("POST", "/api/v1/events", Identity(0, token), json={"events": events})
         return dict(response.json()) if response else None

@@ -13,6 +13,7 @@ from typing import Any
 import httpx
 
 from livecircle.simulator import history as past
+from livecircle.simulator import recall as recall_phase
 from livecircle.simulator.api import Api, Identity
 from livecircle.simulator.scenario import Scenario
 from livecircle.simulator.tally import Clock, Tally
@@ -40,6 +41,7 @@ class Options:
     operator_token: str | None = None
     room_id: int | None = None
     tenant: str | None = None
+    campaign_id: int | None = None  # the recall scenario's campaign
 
 
 def password_for(seed: int) -> str:
@@ -98,6 +100,8 @@ async def simulate(options: Options) -> dict[str, Any]:
     scenario = options.scenario
     if scenario.churn is not None and not options.operator_token:
         raise SimulationError("the churn scenario uploads history: pass --operator-token")
+    if scenario.recall is not None and not (options.operator_token and options.campaign_id):
+        raise SimulationError("the recall scenario answers a campaign: pass --campaign and --operator-token")
     began = time.monotonic()
     limits = httpx.Limits(max_connections=200, max_keepalive_connections=100)
     async with httpx.AsyncClient(base_url=options.base_url, timeout=30, limits=limits) as http:
@@ -120,9 +124,13 @@ async def simulate(options: Options) -> dict[str, Any]:
         tally.clock = Clock(options.speed)
         room = Room(api, tally, tally.clock, scenario, _ws(options.base_url), room_id, options.show_id)
         room.gifts = gifts
+        if scenario.recall is not None:  # before the show: a campaign may only write to those who agreed
+            await asyncio.gather(*(api.agree_to_marketing(who) for who in identities.values()))
         if options.minutes > 0:
             await asyncio.gather(*(Viewer(room, p, identities.get(p.index)).run() for p in plans))
             await _confirm_payments(api, room)
+        if scenario.recall is not None:
+            report["recall"] = await _recall(api, options, scenario, identities, anyone)
     return _report(options, report, tally, identities, plans, room_id, time.monotonic() - began)
 
 
@@ -143,6 +151,27 @@ async def _history(
     )
     sent = await past.upload(api, planned, options.operator_token)
     return {**sent, "users": len(planned.users), "cohort_user_ids": planned.cohort}
+
+
+async def _recall(
+    api: Api, options: Options, scenario: Scenario, identities: dict[int, Identity], anyone: Identity | None
+) -> dict[str, Any]:
+    assert scenario.recall is not None
+    assert options.campaign_id
+    assert options.operator_token
+    products = await api.show_products(options.show_id, anyone)
+    offers = [offer for product in products for offer in product["offers"] if offer["stock"] > 0]
+    if not offers:
+        raise SimulationError(f"show {options.show_id} has nothing in stock for the recalled viewers to buy")
+    return await recall_phase.respond(
+        api,
+        scenario.recall,
+        campaign_id=options.campaign_id,
+        operator_token=options.operator_token,
+        identities=[identities[index] for index in sorted(identities)],
+        sku_id=int(offers[0]["sku_id"]),
+        seed=options.seed,
+    )
 
 
 async def _confirm_payments(api: Api, room: Room) -> None:

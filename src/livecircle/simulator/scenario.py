@@ -69,11 +69,25 @@ class Churn:
 
 
 @dataclass(frozen=True, slots=True)
+class Recall:
+    """A campaign's planted effect. After the show every signed-in viewer (all of whom gave
+    marketing consent) waits for the campaign (``--campaign``) to reach it, reads its inbox and
+    buys the show's first product: with ``reached_buy_prob`` when the campaign's message is
+    there (following its link first), with ``base_buy_prob`` when not (the hold-out). The
+    campaign report's lift should find the difference."""
+
+    reached_buy_prob: float = 0.5
+    base_buy_prob: float = 0.2
+    wait_s: float = 150.0  # for the campaign's passes to enrol and reach every viewer
+
+
+@dataclass(frozen=True, slots=True)
 class Scenario:
     name: str = "steady"
     rates: Rates = field(default_factory=Rates)
     dip: Dip | None = None
     churn: Churn | None = None
+    recall: Recall | None = None
 
     def factor(self, action: str, minute: float) -> float:
         """How much of ``action``'s rate applies at ``minute`` (the planted dip)."""
@@ -91,6 +105,8 @@ class Scenario:
             truth["dip"] = {**asdict(self.dip), "actions": sorted(DIPPED)}
         if self.churn is not None:
             truth["churn"] = asdict(self.churn)
+        if self.recall is not None:
+            truth["recall"] = asdict(self.recall)
         return truth
 
 
@@ -98,6 +114,7 @@ BUILT_IN: dict[str, Scenario] = {
     "steady": Scenario(),
     "dip": Scenario(name="dip", dip=Dip()),
     "churn": Scenario(name="churn", churn=Churn()),
+    "recall": Scenario(name="recall", recall=Recall()),
 }
 
 
@@ -122,7 +139,8 @@ def from_dict(data: dict[str, Any]) -> Scenario:
     rates = _merge(Rates, base.rates, data.get("rates"), "rates")
     dip = _optional(Dip, base.dip, data, "dip")
     churn = _optional(Churn, base.churn, data, "churn")
-    return Scenario(name=str(data.get("name", base.name)), rates=rates, dip=dip, churn=churn)
+    recall = _optional(Recall, base.recall, data, "recall")
+    return Scenario(name=str(data.get("name", base.name)), rates=rates, dip=dip, churn=churn, recall=recall)
 
 
 def _merge(kind: type[Any], current: Any, data: Any, where: str) -> Any:

@@ -27,6 +27,15 @@ def render(report: dict[str, Any]) -> str:
             f"history: {h['events']} events for {h['users']} accounts, accepted {h['accepted']}, "
             f"duplicates {h['duplicates']}, failed {h['failed']}"
         )
+    if "recall" in report:
+        r = report["recall"]
+        reached, missed = set(r["reached_user_ids"]), set(r["not_reached_user_ids"])
+        bought = set(r["bought_user_ids"])
+        lines.append(
+            f"recall (campaign {r['campaign_id']}, every viewer enrolled: {r['passes_done']}): "
+            f"reached {len(reached)}, of whom {len(bought & reached)} bought; "
+            f"not reached {len(missed)}, of whom {len(bought & missed)} bought"
+        )
     lines.append("totals: " + ", ".join(f"{k} {v}" for k, v in report["totals"].items()))
     header = ("minute", *COLUMNS, "online")
     lines.append(" ".join(f"{h:>9}" for h in header))

@@ -222,6 +222,8 @@ def _trigger(text: dict[str, str]) -> dict[str, Any]:
     if kind == "event":
         return {"type": kind, "event": text.get("event", ""), "did": text.get("did") != "false",
                 "days": text.get("days") or 14}  # fmt: skip
+    if kind == "flash_sale_miss":
+        return {"type": kind, "hours": text.get("hours") or 24}
     return {"type": kind, "minutes": text.get("minutes") or 30}
 
 
