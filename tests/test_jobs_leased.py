@@ -105,3 +105,31 @@ async def test_a_claim_whose_node_died_expires_and_a_failure_retries_without_its
     assert await runner.run_due() == 0
     assert await runner.run_due(utcnow() + timedelta(seconds=61)) == 1
     assert (await job(server, key2)).state == "done"
+
+
+async def test_done_jobs_are_deleted_after_the_keep_window_and_nothing_else(server: RunningServer) -> None:
+    tag = uuid.uuid4().hex[:8]
+    name = f"test.prune.{tag}"
+    runner = JobRunner(server.db, keep_done_days=7)
+
+    async def fails(session: AsyncSession, payload: dict[str, Any]) -> None:
+        if payload["key"].endswith(":failed"):
+            raise RuntimeError("planted failure")
+
+    runner.register(name, fails)
+    runner.max_attempts = 1
+    for what in ("old", "recent", "failed"):
+        await plan(server, name, f"prune:{tag}:{what}")
+    await plan(server, name + ".pending", f"prune:{tag}:pending")  # no handler here: stays pending
+    assert await runner.run_due() == 3
+    async with server.db.unit_of_work() as session:
+        old = await jobs.get(session, f"prune:{tag}:old")
+        assert old is not None
+        assert old.done_at is not None
+        old.done_at -= timedelta(days=8)
+    assert await runner.prune_done() >= 1
+    left = {k.rsplit(":", 1)[1]: (await job(server, k)).state for k in
+            (f"prune:{tag}:{w}" for w in ("recent", "failed", "pending"))}  # fmt: skip
+    assert left == {"recent": "done", "failed": "failed", "pending": "pending"}
+    async with server.db.sessionmaker() as session:
+        assert await jobs.get(session, f"prune:{tag}:old") is None

@@ -8,6 +8,8 @@ table without running a job twice) and runs each handler inside the same transac
 marks the job done, so the handler's writes and "done" commit together or not at all: a
 node killed mid-job leaves the job pending, and the next runner does it again from
 scratch. A failing handler is retried with back-off and given up after ``max_attempts``.
+Done jobs are deleted ``keep_done_days`` after they ran (periodic work schedules a job a
+minute; their keys are never scheduled again that late), failed ones are kept for a look.
 
 Why not a library: APScheduler 3's job stores are synchronous, pickle callables and do
 not support several schedulers on one store; arq, saq and procrastinate need Redis or
@@ -22,7 +24,7 @@ from collections.abc import Awaitable, Callable, Mapping
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import JSON, Integer, String, Text, select, update
+from sqlalchemy import JSON, Integer, String, Text, delete, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Mapped, mapped_column
 
@@ -32,6 +34,7 @@ from livecircle.kit.db import Base, Database, UtcDateTime, dialect_insert, one_s
 log = logging.getLogger(__name__)
 
 Handler = Callable[[AsyncSession, dict[str, Any]], Awaitable[None]]
+PRUNE_EVERY_SECONDS = 3600.0
 
 
 class Job(Base):
@@ -84,8 +87,11 @@ class JobRunner:
         batch: int = 50,
         max_attempts: int = 8,
         backoff_seconds: float = 2.0,
+        keep_done_days: float = 7.0,
     ) -> None:
         self.db = db
+        self.keep_done = timedelta(days=keep_done_days)
+        self._pruned_at = 0.0
         self.every = every
         self.batch = batch
         self.max_attempts = max_attempts
@@ -113,14 +119,29 @@ class JobRunner:
             self._task = None
 
     async def _loop(self) -> None:
+        loop = asyncio.get_running_loop()
         while True:
             try:
                 ran = await self.run_due()
+                if loop.time() - self._pruned_at > PRUNE_EVERY_SECONDS:
+                    self._pruned_at = loop.time()
+                    await self.prune_done()
             except Exception:
                 log.exception("job runner pass failed")
                 ran = 0
             if ran < self.batch:
                 await asyncio.sleep(self.every)
+
+    async def prune_done(self, now: datetime | None = None) -> int:
+        """Delete the jobs done more than ``keep_done_days`` ago; returns how many."""
+        cutoff = (now or utcnow()) - self.keep_done
+        async with self.db.unit_of_work() as session:
+            await one_sqlite_writer(session)
+            result = await session.execute(
+                delete(Job).where(Job.state == "done", Job.done_at < cutoff),
+                execution_options={"synchronize_session": False},
+            )
+        return int(getattr(result, "rowcount", 0) or 0)
 
     async def run_due(self, now: datetime | None = None) -> int:
         """Run the jobs due at ``now``; returns how many were taken."""
