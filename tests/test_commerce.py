@@ -9,9 +9,11 @@ import uuid
 from datetime import datetime, timedelta
 
 import httpx
+from sqlalchemy import select
 
 from livecircle.identity.schemas import Role
 from livecircle.kit.clock import utcnow
+from livecircle.kit.tracking import AnalyticsEvent
 from tests.commerce_kit import open_shop, order, sku_stock
 from tests.conftest import Account, RunningServer, make_account
 from tests.test_points import grant_points
@@ -109,6 +111,13 @@ async def test_pinned_cards_open_after_their_countdown_and_at_most_three_show(
     assert fourth.status_code == 409
     assert fourth.json()["code"] == "too_many_pins"
     assert len((await client.get(f"/api/v1/shows/{shop.show_id}/pins")).json()) == 3
+    async with server.db.sessionmaker() as session:  # what the report names the pin by
+        pinned = await session.scalars(
+            select(AnalyticsEvent.props).where(
+                AnalyticsEvent.show_id == shop.show_id, AnalyticsEvent.type == "product_pinned"
+            )
+        )
+        assert [p["product_id"] for p in pinned] == [shop.product_id] * 3
 
     gone = await client.delete(
         f"/api/v1/shows/{shop.show_id}/pins/{card['pin_id']}", headers=shop.host.headers

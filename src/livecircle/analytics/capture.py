@@ -146,7 +146,7 @@ def _in_show(type: str, e: Any, ref: str | None, props: dict[str, Any]) -> list[
 
 
 async def _pinned(_: AsyncSession, e: commerce_events.ProductPinned) -> list[Row]:
-    return _in_show("product_pinned", e, str(e.pin_id), {"pin_id": e.pin_id})
+    return _in_show("product_pinned", e, str(e.pin_id), {"pin_id": e.pin_id, "product_id": e.product_id})
 
 
 async def _flash(_: AsyncSession, e: commerce_events.FlashSaleScheduled) -> list[Row]:

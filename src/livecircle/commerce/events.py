@@ -14,6 +14,7 @@ class ProductPinned(DomainEvent):
     room_id: int
     show_id: int
     pin_id: int
+    product_id: int
 
 
 @dataclass(frozen=True, slots=True)

@@ -49,7 +49,7 @@ async def do_pin(
     )
     session.add(pin)
     await session.flush()
-    emit(session, ProductPinned(show.tenant_id, show.room_id, show.id, pin.id))
+    emit(session, ProductPinned(show.tenant_id, show.room_id, show.id, pin.id, pin.product_id))
     return pin
 
 
