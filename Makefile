@@ -31,7 +31,7 @@ WORKERS ?= 2
 test: lint
 ifeq ($(strip $(PYTEST_ARGS)),)
 	@status=0; \
-	$(BIN)/pytest -n $(WORKERS) --dist loadfile -m "not serial" --durations=25 || status=1; \
+	$(BIN)/pytest -n $(WORKERS) --dist loadgroup -m "not serial" --durations=25 || status=1; \
 	$(BIN)/pytest -m serial --durations=15 || status=1; \
 	exit $$status
 else

@@ -68,6 +68,12 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     for item in items:
         if item.path.parent.name == "e2e" or item.path.stem in SERIAL_MODULES:
             item.add_marker(pytest.mark.serial)
+        # One worker per database (`--dist loadgroup`): a worker switching between them would
+        # tear its session's server down and start the other (a PostgreSQL cluster) each time.
+        callspec = getattr(item, "callspec", None)
+        backend = callspec.params.get("db_url") if callspec is not None else None
+        if isinstance(backend, str):
+            item.add_marker(pytest.mark.xdist_group(backend))
 
 
 @pytest.fixture(scope="session", params=BACKENDS)

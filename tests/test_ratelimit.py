@@ -19,6 +19,7 @@ from pathlib import Path
 
 import httpx
 import pytest
+from redis.asyncio import Redis
 
 from livecircle.config import RateLimit, SecuritySettings
 from livecircle.kit.ratelimit import MemoryStore, RateLimited, RateLimiter, RedisStore
@@ -48,6 +49,10 @@ async def nodes(
 ) -> AsyncIterator[list[RunningServer]]:
     """One node counting in memory, or two nodes sharing Redis (on the suite's database)."""
     redis = request.getfixturevalue("redis_url") if request.param == "redis" else ""
+    if redis:  # one Redis serves this module on both databases, whose user ids overlap
+        client = Redis.from_url(redis)
+        await client.flushall()
+        await client.aclose()
     async with contextlib.AsyncExitStack() as stack:
         running = []
         for _ in range(2 if redis else 1):
