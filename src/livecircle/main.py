@@ -91,7 +91,6 @@ from livecircle.realtime.hub import Hub
 from livecircle.realtime.presence import RedisPresence
 from livecircle.realtime.redis_broker import RedisBroker
 from livecircle.web import consent_wiring, privacy_wiring
-from livecircle.web.api_docs import DOCS_PATH, SWAGGER_CDN
 from livecircle.web.api_docs import router as api_docs_router
 from livecircle.web.audit_pages import router as audit_pages_router
 from livecircle.web.commerce_pages import router as commerce_pages_router
@@ -348,7 +347,6 @@ class LivecircleApp(FastAPI):
             base_url=settings.http.base_url,
             hsts_seconds=settings.security.hsts_seconds,
             allowed_origins=settings.security.allowed_origins,
-            third_party={DOCS_PATH: SWAGGER_CDN},
         )
 
 

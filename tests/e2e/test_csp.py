@@ -78,7 +78,8 @@ async def visit(context: BrowserContext, path: str) -> list[str]:
 
 def pages_of(app: Any, seeded: Seeded) -> list[str]:
     paths = crawl_paths(app, seeded)
-    return [p for p in paths if not p.startswith(NOT_PAGES) and not p.endswith((".csv", ".pdf", ".m3u8"))]
+    pages = [p for p in paths if not p.startswith(NOT_PAGES) and not p.endswith((".csv", ".pdf", ".m3u8"))]
+    return [*pages, "/api/docs"]  # the one HTML page under /api/ (Swagger UI, shipped)
 
 
 async def test_every_page_runs_clean_under_the_csp(
@@ -96,3 +97,26 @@ async def test_every_page_runs_clean_under_the_csp(
                 for found in await asyncio.gather(*(visit(context, path) for path in batch)):
                     problems += found
     assert problems == []
+
+
+async def test_the_api_docs_render_offline_with_the_shipped_swagger_ui(
+    browser: Browser, room_server: RunningServer
+) -> None:
+    """Swagger UI draws the API from /api/openapi.json with no request leaving the server."""
+    context = await browser.new_context(base_url=room_server.base_url)
+    elsewhere: list[str] = []
+    context.on(
+        "request", lambda r: None if r.url.startswith(room_server.base_url) else elsewhere.append(r.url)
+    )
+    try:
+        page = await context.new_page()
+        await page.goto("/api/docs", wait_until="load")
+        title = page.locator(".swagger-ui .info .title")
+        await title.wait_for(state="visible", timeout=15_000)
+        assert "livecircle" in (await title.inner_text()).lower()
+        # It draws the groups as they scroll into view: the first ones, with their operations.
+        await page.locator(".swagger-ui .opblock-tag").first.wait_for(state="visible", timeout=15_000)
+        assert await page.locator(".swagger-ui .opblock-summary-path").count() > 3
+    finally:
+        await context.close()
+    assert elsewhere == []

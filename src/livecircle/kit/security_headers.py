@@ -22,7 +22,7 @@ pages, the API, static files, HLS, redirects and even the 500 page carry the hea
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable
 from urllib.parse import urlsplit
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
@@ -38,18 +38,16 @@ def origin_of(url: str) -> str | None:
     return f"{parts.scheme.lower()}://{parts.netloc.lower()}"
 
 
-def content_security_policy(base_url: str, *, third_party: str = "") -> str:
-    """The policy; ``third_party`` adds origins to script, style and image sources (one page
-    only: the API docs' Swagger UI from its CDN)."""
+def content_security_policy(base_url: str) -> str:
+    """The policy: everything from this origin, no inline script or style, nothing third-party."""
     origin = urlsplit(base_url)
     ws = f" ws://{origin.netloc} wss://{origin.netloc}" if origin.netloc else ""
-    extra = f" {third_party}" if third_party else ""
     return "; ".join(
         [
             "default-src 'self'",
-            f"script-src 'self'{extra}",
-            f"style-src 'self'{extra}",
-            f"img-src 'self' data: blob:{extra}",
+            "script-src 'self'",
+            "style-src 'self'",
+            "img-src 'self' data: blob:",
             "media-src 'self' blob:",
             "font-src 'self' data:",
             f"connect-src 'self'{ws}",
@@ -62,9 +60,9 @@ def content_security_policy(base_url: str, *, third_party: str = "") -> str:
     )
 
 
-def security_headers(*, base_url: str, hsts_seconds: int, third_party: str = "") -> list[tuple[bytes, bytes]]:
+def security_headers(*, base_url: str, hsts_seconds: int) -> list[tuple[bytes, bytes]]:
     headers = {
-        "content-security-policy": content_security_policy(base_url, third_party=third_party),
+        "content-security-policy": content_security_policy(base_url),
         "x-content-type-options": "nosniff",
         "x-frame-options": "DENY",
         "referrer-policy": "same-origin",
@@ -84,15 +82,9 @@ class SecurityHeaders:
         base_url: str,
         hsts_seconds: int,
         allowed_origins: Iterable[str] = (),
-        third_party: Mapping[str, str] | None = None,
     ) -> None:
-        """``third_party``: path -> origins that page may load script, style and images from."""
         self.app = app
         self.headers = security_headers(base_url=base_url, hsts_seconds=hsts_seconds)
-        self.per_path = {
-            path: security_headers(base_url=base_url, hsts_seconds=hsts_seconds, third_party=origins)
-            for path, origins in (third_party or {}).items()
-        }
         self.names = {name for name, _ in self.headers}
         self.origins = {o for o in (origin_of(u) for u in (base_url, *allowed_origins)) if o}
 
@@ -106,7 +98,7 @@ class SecurityHeaders:
             return
         path = str(scope.get("path", ""))
         cacheable = path.startswith(STATIC_PREFIX)
-        headers = self.per_path.get(path, self.headers)
+        headers = self.headers
 
         async def send_with_headers(message: Message) -> None:
             if message["type"] == "http.response.start":

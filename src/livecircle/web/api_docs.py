@@ -1,8 +1,9 @@
 """The API docs page (Swagger UI) at /api/docs, without inline script.
 
-FastAPI's built-in page starts Swagger UI with an inline ``<script>``, which the site's CSP
-refuses; this page loads the same Swagger UI bundle and starts it from /static/api_docs.js. Its
-CSP (kit.security_headers) allows the CDN the bundle comes from, on this one path only.
+FastAPI's built-in page loads Swagger UI from a CDN and starts it with an inline ``<script>``,
+which the site's CSP refuses and an offline install cannot fetch. This page loads the Swagger UI
+bundle we ship (static/vendor/swagger-ui, swagger-ui-dist 5 from npm) and starts it from
+/static/api_docs.js, under the same CSP as every other page.
 """
 
 from __future__ import annotations
@@ -11,8 +12,7 @@ from fastapi import APIRouter
 from fastapi.responses import HTMLResponse
 
 DOCS_PATH = "/api/docs"
-SWAGGER_CDN = "https://cdn.jsdelivr.net"
-_BUNDLE = f"{SWAGGER_CDN}/npm/swagger-ui-dist@5"
+_BUNDLE = "/static/vendor/swagger-ui"
 
 router = APIRouter(include_in_schema=False)
 
