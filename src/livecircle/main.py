@@ -90,7 +90,7 @@ from livecircle.realtime.gateway import Gateway
 from livecircle.realtime.hub import Hub
 from livecircle.realtime.presence import RedisPresence
 from livecircle.realtime.redis_broker import RedisBroker
-from livecircle.web import consent_wiring, privacy_wiring
+from livecircle.web import consent_wiring, privacy_wiring, token_wiring
 from livecircle.web.api_docs import router as api_docs_router
 from livecircle.web.audit_pages import router as audit_pages_router
 from livecircle.web.commerce_pages import router as commerce_pages_router
@@ -266,6 +266,7 @@ async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
     watch = WatchClock(db, hub, every=settings.realtime.watch_credit_seconds, rules=settings.economy)
     hub.presence_listeners.append(peaks.observe)
     app.state.db, app.state.hub, app.state.gateway, app.state.ingest = db, hub, gateway, ingest
+    token_wiring.install(app.state, hub, app.state.principals)
     app.state.chat = engine
     app.state.filters = engine.filters  # the node's one word-filter cache, for all who screen text
     await hub.start()

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hmac
 import re
+from collections.abc import Awaitable, Callable
 from typing import Annotated
 
 from fastapi import Depends, Request
@@ -163,15 +164,19 @@ def principal_cache() -> LoadingCache[str, Principal | None]:
 
 
 def forget_tokens(conn: HTTPConnection, session: AsyncSession, digests: list[str]) -> None:
-    """Once ``session`` commits, this node's principal cache forgets the revoked tokens, so they
-    are refused at once here; other nodes refuse them when their entry ages out (TOKEN_SECONDS)."""
+    """Once ``session`` commits, this node's principal cache forgets the revoked tokens and the
+    app's ``tokens_revoked`` hook (web.token_wiring) tells the other nodes, so they are refused
+    at once everywhere. Without the hook, other nodes refuse them when their entry ages out."""
     cache: LoadingCache[str, Principal | None] | None = getattr(conn.app.state, "principals", None)
+    announce: Callable[[list[str]], Awaitable[None]] | None = getattr(conn.app.state, "tokens_revoked", None)
     if cache is None or not digests:
         return
 
     async def forget() -> None:
         for digest in digests:
             cache.forget(digest)
+        if announce is not None:
+            await announce(digests)
 
     defer(session, forget)
 

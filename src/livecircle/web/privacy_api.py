@@ -23,7 +23,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from livecircle.config import Settings
 from livecircle.identity import service as identity_service
-from livecircle.identity.deps import CurrentUser
+from livecircle.identity.deps import CurrentUser, forget_tokens
 from livecircle.identity.schemas import Principal
 from livecircle.kit.cache import LoadingCache
 from livecircle.kit.deps import AppSettings, DbSession
@@ -194,10 +194,7 @@ async def delete_account(
         cooling_off_days=settings.privacy.deletion_cooling_off_days,
     )
     revoked = await identity_service.do_revoke_access(session, user_id=user_id)
-    cache = _principals(request)
-    if cache is not None:
-        for digest in revoked:
-            cache.forget(digest)
+    forget_tokens(request, session, revoked)  # after commit, on every node
     return item
 
 
