@@ -58,6 +58,7 @@ SERIAL_MODULES = frozenset(
         "test_multinode",
         "test_runofshow_script",
         "test_serve",
+        "test_simulated_recall",
         "test_simulated_show",
         "test_simulator",
     }

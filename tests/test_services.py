@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import socket
-import tempfile
 import time
 from pathlib import Path
 from urllib.parse import urlsplit
@@ -126,7 +125,14 @@ def test_nginx_with_a_broken_conf_fails_fast_with_its_log(tmp_path: Path) -> Non
 
 def test_postgres_failure_reports_the_log_and_cleans_up(monkeypatch: pytest.MonkeyPatch) -> None:
     services.require("postgresql", services.have_postgres(), "PostgreSQL server binaries not found")
-    workdirs = set(Path(tempfile.gettempdir()).glob("livecircle-pg-*"))
+    made: list[Path] = []
+    real_workdir = services._pg_workdir
+
+    def recorded(user: object) -> Path:
+        made.append(real_workdir(user))  # type: ignore[arg-type]
+        return made[-1]
+
+    monkeypatch.setattr(services, "_pg_workdir", recorded)  # its own directory: other workers make theirs
     with socket.socket() as squatter:
         squatter.bind(("127.0.0.1", 0))
         squatter.listen()
@@ -137,4 +143,5 @@ def test_postgres_failure_reports_the_log_and_cleans_up(monkeypatch: pytest.Monk
         ):
             pass
     assert "Address already in use" in str(raised.value)
-    assert set(Path(tempfile.gettempdir()).glob("livecircle-pg-*")) == workdirs
+    assert len(made) == 1
+    assert not made[0].exists()

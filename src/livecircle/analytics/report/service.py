@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import time
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -36,6 +37,11 @@ from livecircle.live import service as live_service
 from livecircle.live.models import Room, Show
 
 ENDED = "ended"
+
+# PDFs are drawn on one thread for the life of the process: matplotlib caches its fonts per
+# thread (each holding its font file open), so drawing on the default pool's changing threads
+# kept adding cached fonts, and each one evicted was collected with its file still open.
+PDF_THREAD = ThreadPoolExecutor(max_workers=1, thread_name_prefix="report-pdf")
 
 
 @dataclass(frozen=True, slots=True)
@@ -178,7 +184,7 @@ async def do_build_and_store(session: AsyncSession, store: EventStore, show_id: 
     started = time.perf_counter()
     report = await build_report(session, store, show_id)
     html = await asyncio.to_thread(render_html, report.data)
-    pdf = await asyncio.to_thread(render_pdf, report.data)
+    pdf = await asyncio.get_running_loop().run_in_executor(PDF_THREAD, render_pdf, report.data)
     values = {
         "show_id": report.show_id,
         "tenant_id": report.tenant_id,
