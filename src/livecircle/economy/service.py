@@ -81,6 +81,9 @@ async def get_gift(session: AsyncSession, tenant_id: int, gift_id: int) -> Gift:
 async def do_create_gift(
     session: AsyncSession, *, tenant_id: int, name: str, price: int, currency: str, effect: str, icon: str
 ) -> Gift:
+    """A gift of the tenant's own, beside the default catalogue (created first if this is the
+    tenant's first gift: a custom gift added before anyone listed them does not replace it)."""
+    await ensure_gift_catalogue(session, tenant_id)
     gift = Gift(tenant_id=tenant_id, name=name, price=price, currency=currency, effect=effect, icon=icon)
     session.add(gift)
     await session.flush()

@@ -122,7 +122,9 @@ async def list_badge_rules(
 
 
 async def do_create_badge_rule(session: AsyncSession, *, tenant_id: int, **fields: Any) -> BadgeRule:
-    """Raises Conflict when the tenant already has a rule with this code."""
+    """Raises Conflict when the tenant already has a rule with this code. The defaults are
+    seeded first if the tenant has none (its own rule does not replace them)."""
+    await ensure_badge_rules(session, tenant_id)
     if await session.scalar(
         select(BadgeRule.id).where(BadgeRule.tenant_id == tenant_id, BadgeRule.code == fields["code"])
     ):

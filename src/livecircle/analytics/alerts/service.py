@@ -80,8 +80,10 @@ def check_rule_fields(fields: dict[str, Any]) -> None:
 
 
 async def do_create_rule(session: AsyncSession, *, tenant_id: int, fields: dict[str, Any]) -> AlertRule:
-    """Raises BadRequest (fields), RoomNotFound (``room_id`` names another tenant's room)."""
+    """Raises BadRequest (fields), RoomNotFound (``room_id`` names another tenant's room). The
+    defaults are seeded first if the tenant has none (its own rule does not replace them)."""
     check_rule_fields(fields)
+    await list_rules(session, tenant_id=tenant_id)
     if fields.get("room_id") is not None:
         room = await live_service.get_room(session, fields["room_id"])
         if room.tenant_id != tenant_id:

@@ -131,8 +131,10 @@ async def get_rule(session: AsyncSession, *, tenant_id: int, rule_id: int) -> Ta
 
 
 async def do_create_rule(session: AsyncSession, *, tenant_id: int, data: TagRuleIn) -> TagRule:
-    """Raises TagRuleInvalid, TagRuleNameTaken."""
+    """Raises TagRuleInvalid, TagRuleNameTaken. The defaults are seeded first if the tenant has
+    none (a rule of its own added before anyone listed them does not replace them)."""
     definition = _checked(data.kind, data.definition)
+    await ensure_rules(session, tenant_id=tenant_id)
     await _check_name_free(session, tenant_id=tenant_id, name=data.name)
     rule = TagRule(
         tenant_id=tenant_id, name=data.name, kind=data.kind, definition=definition, enabled=data.enabled
