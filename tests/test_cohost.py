@@ -579,7 +579,9 @@ async def test_the_end_of_the_show_ends_every_request(
         ).status_code == 200
         ended = [await watcher.next("cohost_update", lambda e: e["status"] == "ended") for _ in range(3)]
         assert {e["user_id"] for e in ended} == {viewer.user_id, other_viewer.user_id, third.user_id}
-        empty = await watcher.next("cohost_queue")
+        # A snapshot read just before the end may still go out after the updates (the queue's
+        # publisher coalesces and reads fresh each run): the room must then get an empty one.
+        empty = await watcher.next("cohost_queue", lambda e: not (e["queue"] or e["cohosts"] or e["invited"]))
         assert (empty["queue"], empty["cohosts"], empty["invited"]) == ([], [], [])
     async with server.db.unit_of_work() as session:
         statuses = list(
