@@ -112,8 +112,8 @@ async def do_update_rule(session: AsyncSession, rule: AlertRule, fields: dict[st
     return rule
 
 
-async def rules_for_room(session: AsyncSession, *, tenant_id: int, room_id: int) -> list[AlertRule]:
-    rules = await list_rules(session, tenant_id=tenant_id)
+def for_room(rules: list[AlertRule], room_id: int) -> list[AlertRule]:
+    """Of a tenant's rules (``list_rules``), the enabled ones that judge ``room_id``."""
     return [r for r in rules if r.enabled and r.room_id in (None, room_id)]
 
 

@@ -60,9 +60,13 @@ class AlertJudge:
         for room_id, (show_id, tenant_id) in live:
             if show_id not in own and _too_few(tenant_rules[tenant_id], room_id, most.get(show_id)):
                 continue  # one query for all the shows instead of a full look at each empty one
-            await self.judge(tenant_id=tenant_id, room_id=room_id, show_id=show_id)
+            rules = service.for_room(tenant_rules[tenant_id], room_id)
+            await self.judge(tenant_id=tenant_id, room_id=room_id, show_id=show_id, rules=rules)
 
-    async def judge(self, *, tenant_id: int, room_id: int, show_id: int) -> list[Alert]:
+    async def judge(
+        self, *, tenant_id: int, room_id: int, show_id: int, rules: list[AlertRule]
+    ) -> list[Alert]:
+        """``rules``: the tenant's rules for the room, read once for the whole pass."""
         now = utcnow()
         naive = now.replace(tzinfo=None)
         raised: list[Alert] = []
@@ -71,8 +75,7 @@ class AlertJudge:
             lived = (now - show.started_at).total_seconds() if show.started_at else 0
             by_window: dict[int, dict[str, float]] = {}  # rules with the same window share one query
             where = {"tenant_id": tenant_id, "room_id": room_id}
-            rules = await service.rules_for_room(session, **where)
-            rules += await targets.target_rules(session, **where, show_id=show_id)  # the show's own targets
+            rules = rules + await targets.target_rules(session, **where, show_id=show_id)  # the show's own
             for rule in rules:
                 if lived < rule.window_seconds:
                     continue  # a window that does not fit in the show yet judges nothing
@@ -95,7 +98,7 @@ class AlertJudge:
 def _too_few(rules: list[AlertRule], room_id: int, most: int | None) -> bool:
     """No rule of the room can breach: each wants more viewers than the show has had over its
     widest window (a window's mean, or its latest sample, is never above that most)."""
-    applicable = [r for r in rules if r.enabled and r.room_id in (None, room_id)]
+    applicable = service.for_room(rules, room_id)
     if not applicable:
         return True
     return most is not None and most < min(r.min_viewers for r in applicable)
