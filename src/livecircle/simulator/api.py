@@ -176,6 +176,19 @@ class Api:
         response = await self.call("GET", f"/api/v1/orders/{order_id}", who)
         return dict(response.json()) if response else None
 
+    async def paid_order(
+        self, who: Identity, order_id: int, *, until: float, wait: bool = True
+    ) -> Json | None:
+        """The order once the server holds it as paid (the sandbox's callback settles it), looked
+        at until ``until`` (``time.monotonic()``), or once when not ``wait``; None if not paid."""
+        while True:
+            order = await self.get_order(who, order_id)
+            if order is not None and order["status"] == "paid":
+                return order
+            if not wait or time.monotonic() > until:
+                return None
+            await asyncio.sleep(0.1)
+
     async def show_products(self, show_id: int, who: Identity | None) -> list[Json]:
         response = await self.call("GET", f"/api/v1/shows/{show_id}/products", who)
         return list(response.json()) if response else []

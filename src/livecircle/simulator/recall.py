@@ -84,12 +84,8 @@ async def _paid(api: Api, who: dict[int, Identity], orders: dict[int, int]) -> s
     deadline = time.monotonic() + PAYMENT_WAIT_SECONDS
 
     async def one(user_id: int, order_id: int) -> int | None:
-        while time.monotonic() < deadline:
-            order = await api.get_order(who[user_id], order_id)
-            if order is not None and order["status"] == "paid":
-                return user_id
-            await asyncio.sleep(0.1)
-        return None
+        paid = await api.paid_order(who[user_id], order_id, until=deadline)
+        return user_id if paid is not None else None
 
     done = await asyncio.gather(*(one(user_id, order_id) for user_id, order_id in orders.items()))
     return {user_id for user_id in done if user_id is not None}

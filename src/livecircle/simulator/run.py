@@ -179,15 +179,10 @@ async def _confirm_payments(api: Api, room: Room) -> None:
     deadline = time.monotonic() + PAYMENT_WAIT_SECONDS
 
     async def one(who: Identity, order_id: int, minute: float, expected: bool) -> None:
-        while True:
-            order = await api.get_order(who, order_id)
-            if order is not None and order["status"] == "paid":
-                room.tally.add("paid", minute=minute)
-                room.tally.add("paid_cents", int(order["total_cents"]), minute=minute)
-                return
-            if not expected or time.monotonic() > deadline:
-                return
-            await asyncio.sleep(0.1)
+        order = await api.paid_order(who, order_id, until=deadline, wait=expected)
+        if order is not None:
+            room.tally.add("paid", minute=minute)
+            room.tally.add("paid_cents", int(order["total_cents"]), minute=minute)
 
     # A failing payment is left to settle for a moment before its order is looked at.
     await asyncio.sleep(0.3 if any(not ok for *_, ok in room.orders) else 0)
