@@ -16,7 +16,8 @@ from sqlalchemy import func, select
 from livecircle.config import EconomySettings, PointsSettings
 from livecircle.economy import checkin, expiry, ledger, points, service
 from livecircle.economy.ledger import AccountRef
-from livecircle.economy.models import PointLot, Transfer
+from livecircle.economy.models import Transfer
+from livecircle.economy.points_models import PointLot
 from livecircle.identity.schemas import Role
 from livecircle.live import service as live_service
 from livecircle.live.viewers import WatchClock

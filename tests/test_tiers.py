@@ -12,7 +12,7 @@ import pytest
 from sqlalchemy import func, select, update
 
 from livecircle.economy import points, tiers
-from livecircle.economy.models import UserBadge
+from livecircle.economy.points_models import UserBadge
 from livecircle.identity.models import User
 from livecircle.identity.schemas import Role
 from tests.conftest import Account, RunningServer, make_account, make_room

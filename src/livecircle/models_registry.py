@@ -13,6 +13,7 @@ def load_all() -> None:
     import livecircle.community.discussion.models
     import livecircle.community.models
     import livecircle.economy.models
+    import livecircle.economy.points_models
     import livecircle.growth.invites.models
     import livecircle.growth.notify.models
     import livecircle.identity.models

@@ -18,7 +18,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from livecircle.config import EconomySettings, PointsSettings
 from livecircle.economy import ledger, points
 from livecircle.economy.errors import ConcurrentChange, FreezeLimitReached, IdempotencyKeyReused
-from livecircle.economy.models import CheckIn, Progress
+from livecircle.economy.points_models import CheckIn, Progress
 from livecircle.kit.clock import utcnow
 from livecircle.kit.db import dialect_insert
 from livecircle.kit.errors import BadRequest

@@ -19,8 +19,8 @@ from livecircle.config import EconomySettings
 from livecircle.economy import ledger
 from livecircle.economy.errors import ConcurrentChange
 from livecircle.economy.ledger import AccountRef
-from livecircle.economy.models import PointLot
 from livecircle.economy.points import CURRENCY, get_balance
+from livecircle.economy.points_models import PointLot
 from livecircle.kit.clock import utcnow
 from livecircle.kit.db import Database
 

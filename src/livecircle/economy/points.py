@@ -31,7 +31,7 @@ from livecircle.economy.errors import (
 )
 from livecircle.economy.events import PointsEarned
 from livecircle.economy.ledger import AccountRef, Posted
-from livecircle.economy.models import PointLot, PointsDaily
+from livecircle.economy.points_models import PointLot, PointsDaily
 from livecircle.kit.clock import utcnow
 from livecircle.kit.db import Database, dialect_insert
 from livecircle.kit.events import emit

@@ -18,7 +18,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from livecircle.economy import points
 from livecircle.economy.errors import OutOfStock, RedeemLimitReached, StoreItemNotFound
 from livecircle.economy.events import StoreItemRedeemed
-from livecircle.economy.models import Redemption, StoreItem
+from livecircle.economy.points_models import Redemption, StoreItem
 from livecircle.kit.events import emit
 
 

@@ -31,7 +31,8 @@ from livecircle.economy import ledger, service
 from livecircle.economy.errors import BadgeRuleNotFound
 from livecircle.economy.events import MembershipBought
 from livecircle.economy.ledger import AccountRef
-from livecircle.economy.models import BadgeRule, Membership, Progress, Transfer, UserBadge
+from livecircle.economy.models import Transfer
+from livecircle.economy.points_models import BadgeRule, Membership, Progress, UserBadge
 from livecircle.kit.clock import utcnow
 from livecircle.kit.db import dialect_insert
 from livecircle.kit.errors import Conflict
