@@ -56,6 +56,13 @@ async def events_for(ws: ClientConnection, seconds: float) -> list[Event]:
     return seen
 
 
+async def settle_chat(server: RunningServer) -> None:
+    """Store the pending chat lines, then pay their points (both run on timers in production)."""
+    engine = server.app.state.chat
+    await engine.writer.flush()
+    await engine.earnings.flush()
+
+
 async def go_live(client: httpx.AsyncClient, owner: Account, room_id: int) -> int:
     key = (await client.get(f"/api/v1/rooms/{room_id}/stream-key", headers=owner.headers)).json()[
         "stream_key"

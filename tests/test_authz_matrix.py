@@ -29,6 +29,7 @@ from fastapi.routing import iter_route_contexts
 from livecircle.main import create_app
 from tests.authz_kit import Seeded, changes, outsider_stage, seed, snapshot, warm_up
 from tests.conftest import RunningServer, make_settings
+from tests.room_kit import settle_chat
 
 ATTACKERS = ("member", "outsider", "anonymous")
 CSRF = "authz-csrf-token-0123456789"
@@ -388,7 +389,8 @@ async def seeded(server: RunningServer) -> Seeded:
         seeded = await seed(server, client)
         await outsider_stage(client, seeded)
         await warm_up(client, seeded)
-        return seeded
+    await settle_chat(server)  # the seeded lines' points are paid now, not during the probes
+    return seeded
 
 
 @asynccontextmanager

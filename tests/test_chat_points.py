@@ -10,8 +10,8 @@ import pytest
 
 from livecircle.config import EarnRule
 from livecircle.identity.schemas import Role
-from livecircle.interaction.engine import ChatEngine
 from tests.conftest import Account, RunningServer, make_account, make_room
+from tests.room_kit import settle_chat
 from tests.test_economy import rules
 from tests.test_points import balance, economy
 
@@ -28,13 +28,6 @@ async def chat(client: httpx.AsyncClient, account: Account, room_id: int, text: 
     return response.status_code
 
 
-async def settle(server: RunningServer) -> None:
-    """Store the pending lines, then pay their points (both run on timers in production)."""
-    engine: ChatEngine = server.app.state.chat
-    await engine.writer.flush()
-    await engine.earnings.flush()
-
-
 def chat_earned(summary: dict[str, Any]) -> int:
     return int({rule["rule"]: rule["earned"] for rule in summary["today"]}["chat"])
 
@@ -47,13 +40,13 @@ async def test_each_line_pays_once_within_the_daily_cap(
     with rules(server, points=capped.points):
         for n in range(2):
             await chat(client, viewer, room["id"], f"大家好 {n}")
-        await settle(server)
+        await settle_chat(server)
         assert await balance(client, viewer) == 4
-        await settle(server)  # nothing is paid twice
+        await settle_chat(server)  # nothing is paid twice
         assert await balance(client, viewer) == 4
         for n in range(3):
             await chat(client, viewer, room["id"], f"再来一条 {n}")
-        await settle(server)
+        await settle_chat(server)
         summary = (await client.get("/api/v1/points", headers=viewer.headers)).json()
     assert summary["balance"] == 6  # 5 lines × 2 points, capped at 6 for the day
     assert chat_earned(summary) == 6
@@ -68,10 +61,10 @@ async def test_held_lines_and_a_switched_off_rule_do_not_pay(
     assert added.status_code == 201, added.text
     assert await chat(client, viewer, room["id"], "普通的一句话") == 201
     assert await chat(client, viewer, room["id"], "这句有积分待审词") == 202  # held for review
-    await settle(server)
+    await settle_chat(server)
     assert await balance(client, viewer) == 1  # the default rule: 1 point a visible line
     no_chat = {name: rule for name, rule in server.settings.economy.points.earn.items() if name != "chat"}
     with rules(server, points=economy(server, earn=no_chat).points):
         assert await chat(client, viewer, room["id"], "规则关掉以后") == 201
-        await settle(server)
+        await settle_chat(server)
     assert await balance(client, viewer) == 1
