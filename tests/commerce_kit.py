@@ -8,8 +8,11 @@ from dataclasses import dataclass
 from typing import Any
 
 import httpx
+from sqlalchemy import update
 
 from livecircle.identity.schemas import Role
+from livecircle.kit.clock import utcnow
+from livecircle.kit.jobs import Job
 from tests.conftest import Account, RunningServer, make_account, make_room
 
 
@@ -83,3 +86,13 @@ async def agree_to_pay(client: httpx.AsyncClient, account: Account) -> None:
     made by signing up through the API do not have it)."""
     answer = await client.put("/api/v1/me/consents/payment", json={"granted": True}, headers=account.headers)
     assert answer.status_code == 200, answer.text
+
+
+async def run_job_now(server: RunningServer, job_key: str, *, times: int = 2) -> None:
+    """Make one durable job due now and let the runner pass ``times`` times: only this job is
+    due early, whatever the other tests sharing the server have scheduled for later."""
+    async with server.db.unit_of_work() as session:
+        moved = await session.execute(update(Job).where(Job.key == job_key).values(run_at=utcnow()))
+        assert getattr(moved, "rowcount", 0) == 1, f"no job {job_key}"
+    for _ in range(times):
+        await server.app.state.jobs.run_due()

@@ -11,10 +11,10 @@ from datetime import datetime, timedelta
 import httpx
 from sqlalchemy import select
 
+from livecircle.commerce.lifecycle import timeout_key
 from livecircle.identity.schemas import Role
-from livecircle.kit.clock import utcnow
 from livecircle.kit.tracking import AnalyticsEvent
-from tests.commerce_kit import open_shop, order, sku_stock
+from tests.commerce_kit import open_shop, order, run_job_now, sku_stock
 from tests.conftest import Account, RunningServer, make_account
 from tests.test_points import grant_points
 from tests.test_realtime import next_event, room_socket
@@ -365,10 +365,7 @@ async def test_unpaid_orders_release_their_stock_once_when_they_time_out(
     sku = shop.skus[0]["id"]
     placed = (await order(client, viewer, sku_id=sku, show_id=shop.show_id, quantity=3)).json()
     assert await sku_stock(client, shop) == 1
-    runner = server.app.state.jobs
-    later = utcnow() + timedelta(seconds=server.settings.commerce.order_timeout_seconds + 1)
-    await runner.run_due(later)
-    await runner.run_due(later)
+    await run_job_now(server, timeout_key(placed["id"]))  # its deadline, passed twice
     body = await wait_for(client, viewer, placed["id"], "cancelled")
     assert body["cancel_reason"] == "timeout"
     assert await sku_stock(client, shop) == 4
@@ -382,7 +379,7 @@ async def test_a_payment_after_the_timeout_is_kept_for_refund(
     shop = await open_shop(server, client, stock=2)
     placed = (await order(client, viewer, sku_id=shop.skus[0]["id"], show_id=shop.show_id)).json()
     payment = (await client.post(f"/api/v1/orders/{placed['id']}/payments", headers=viewer.headers)).json()
-    await server.app.state.jobs.run_due(utcnow() + timedelta(days=1))
+    await run_job_now(server, timeout_key(placed["id"]))
     await wait_for(client, viewer, placed["id"], "cancelled")
     await client.post(payment["pay_url"], json={"outcome": "success"}, headers=viewer.headers)
     for _ in range(100):

@@ -8,18 +8,21 @@ ending a sale early and the durable job that closes it."""
 
 from __future__ import annotations
 
+import asyncio
 import random
+import uuid
 from datetime import datetime, timedelta
 
 import httpx
 import pytest
-from sqlalchemy import update
+from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from livecircle.commerce import stock
-from livecircle.commerce.models import FlashSale
+from livecircle.commerce import flash, orders, stock
+from livecircle.commerce.errors import SoldOut
+from livecircle.commerce.models import FlashSlot
 from livecircle.kit.clock import utcnow
-from tests.commerce_kit import open_shop, order, sku_stock
+from tests.commerce_kit import open_shop, order, run_job_now, sku_stock
 from tests.conftest import Account, RunningServer, make_account
 from tests.flashsale_crowd import (
     CLIENTS,
@@ -38,11 +41,12 @@ from tests.flashsale_crowd import (
 async def naive_take_flash(
     session: AsyncSession, sale_id: int, quantity: int, now: datetime, seen_left: int
 ) -> bool:
-    """The mutant: decide on the stock read earlier and write the computed value back."""
+    """The mutant: decide on the stock read earlier and write the computed value back (to a
+    sale of one slot)."""
     if seen_left < quantity:
         return False
     await session.execute(
-        update(FlashSale).where(FlashSale.id == sale_id).values(stock_left=seen_left - quantity)
+        update(FlashSlot).where(FlashSlot.sale_id == sale_id).values(stock_left=seen_left - quantity)
     )
     return True
 
@@ -72,6 +76,7 @@ async def test_the_read_then_write_mutant_is_caught_overselling(
 ) -> None:
     size = 10
     monkeypatch.setattr(stock, "take_flash", naive_take_flash)
+    monkeypatch.setattr(stock, "SLOTS", 1)
     tenant = await tenant_id(server.db)
     buyers = await make_buyers(server.db, 10 * size)
     rush = Rush(stock=size, limit=10 * size, attempts=attempts_for(size))
@@ -154,7 +159,7 @@ async def test_a_flash_sale_counts_down_sells_within_its_window_and_limit(
 
     # The close job at the open sale's end: nothing was left, and a later cancel returns the
     # unit to the SKU because the sale is closed.
-    await server.app.state.jobs.run_due(utcnow() + timedelta(minutes=11))
+    await run_job_now(server, f"flash-close:{open_sale_id}", times=1)
     closed = (await client.get(f"/api/v1/flash-sales/{open_sale_id}")).json()
     assert (closed["state"], closed["stock_left"]) == ("ended", 0)
     late = await client.post(f"/api/v1/orders/{results[0].json()['id']}/cancel", headers=buyers[0].headers)
@@ -182,3 +187,46 @@ async def test_a_flash_sale_counts_down_sells_within_its_window_and_limit(
         headers=shop.host.headers,
     )
     assert both_ends.status_code == 422
+
+
+async def test_orders_of_several_units_take_from_several_slots_without_deadlock(
+    server: RunningServer,
+) -> None:
+    """100 units spread over the slots (1 or 2 each): 64 buyers at once asking 1–4 units each
+    find them even where no single slot holds enough, nobody deadlocks, and the rest is sold
+    one unit at a time to the last unit."""
+    units = 100
+    assert max(stock.spread(units, stock.SLOTS)) < 3  # most asks need several slots
+    tenant = await tenant_id(server.db)
+    buyers = await make_buyers(server.db, 74)
+    rush = Rush(stock=units, limit=4, attempts=64)
+    await open_sale(server.db, tenant, rush)
+    asked = {user: 1 + n % 4 for n, user in enumerate(buyers[:64])}
+
+    async def buy(user: int, quantity: int) -> int:
+        request = orders.OrderRequest(
+            tenant_id=tenant,
+            user_id=user,
+            key=uuid.uuid4().hex,
+            sku_id=rush.sku_id,
+            quantity=quantity,
+            flash_sale_id=rush.sale_id,
+        )
+        try:
+            async with server.db.unit_of_work() as session:
+                await orders.do_place_order(session, server.settings.commerce, request)
+        except SoldOut:
+            return 0
+        return quantity
+
+    sold = sum(await asyncio.gather(*(buy(user, quantity) for user, quantity in asked.items())))
+    assert units - 3 <= sold <= units  # only a buyer asking more than is left goes without
+    for user in buyers[64:]:
+        sold += await buy(user, 1)
+    assert sold == units
+    async with server.db.unit_of_work() as session:
+        sale = await flash.peek_sale(session, rush.sale_id)
+        slots = (
+            await session.scalars(select(FlashSlot.stock_left).where(FlashSlot.sale_id == sale.id))
+        ).all()
+    assert (sale.stock_left, sorted(set(slots))) == (0, [0])

@@ -90,11 +90,12 @@ async def do_create_sale(
         starts_at=starts_at,
         ends_at=ends_at,
         stock_total=stock_total,
-        stock_left=stock_total,
         per_user_limit=per_user_limit,
     )
     session.add(sale)
     await session.flush()
+    await stock.stock_sale(session, sale.id, stock_total)
+    await session.refresh(sale, ["stock_left"])
     await jobs.schedule(
         session, CLOSE_JOB, key=f"flash-close:{sale.id}", run_at=ends_at, payload={"sale_id": sale.id}
     )

@@ -17,8 +17,10 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    func,
+    select,
 )
-from sqlalchemy.orm import Mapped, mapped_column
+from sqlalchemy.orm import Mapped, column_property, mapped_column
 
 from livecircle.kit.clock import utcnow
 from livecircle.kit.db import Base, UtcDateTime
@@ -107,14 +109,29 @@ class Pin(Base):
     unpinned_at: Mapped[datetime | None] = mapped_column(UtcDateTime, default=None)
 
 
+class FlashSlot(Base):
+    """One share of a flash sale's units. The units are spread over a few rows so that buyers
+    deciding at once lock different rows (``FOR UPDATE SKIP LOCKED``) and their commits share
+    the disk's flushes; on one row, each decision would wait for the previous one's commit."""
+
+    __tablename__ = "commerce_flash_slot"
+    __table_args__ = (CheckConstraint("stock_left >= 0", name="stock_not_negative"),)
+
+    sale_id: Mapped[int] = mapped_column(
+        ForeignKey("commerce_flash_sale.id", ondelete="CASCADE"), primary_key=True
+    )
+    slot: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    stock_left: Mapped[int] = mapped_column(Integer)
+
+
 class FlashSale(Base):
     """限时秒杀: ``stock_total`` units of a SKU taken from its stock at a price, between two
-    times. ``stock_left`` is decided by one conditional UPDATE and can never go negative;
-    when the sale closes what is left goes back to the SKU."""
+    times. ``stock_left`` is the sum of the sale's slots (``FlashSlot``), each decided by one
+    conditional UPDATE and never negative; when the sale closes what is left goes back to
+    the SKU."""
 
     __tablename__ = "commerce_flash_sale"
     __table_args__ = (
-        CheckConstraint("stock_left >= 0 AND stock_left <= stock_total", name="stock_in_range"),
         CheckConstraint("per_user_limit >= 1", name="per_user_limit_positive"),
         CheckConstraint("ends_at > starts_at", name="ends_after_start"),
         CheckConstraint("price_cents >= 0", name="price_not_negative"),
@@ -132,10 +149,15 @@ class FlashSale(Base):
     starts_at: Mapped[datetime] = mapped_column(UtcDateTime)
     ends_at: Mapped[datetime] = mapped_column(UtcDateTime)
     stock_total: Mapped[int] = mapped_column(Integer)
-    stock_left: Mapped[int] = mapped_column(Integer)
     per_user_limit: Mapped[int] = mapped_column(Integer, default=1)
     created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
     closed_at: Mapped[datetime | None] = mapped_column(UtcDateTime, default=None)
+    stock_left: Mapped[int] = column_property(
+        select(func.coalesce(func.sum(FlashSlot.stock_left), 0))
+        .where(FlashSlot.sale_id == id)
+        .correlate_except(FlashSlot)
+        .scalar_subquery()
+    )
 
 
 class FlashBuyer(Base):

@@ -1,18 +1,31 @@
-"""Stock decisions. Each ``take_*`` is one conditional UPDATE: the database decides, so two
+"""Stock decisions. Each ``take_*`` is a conditional UPDATE: the database decides, so two
 buyers can never both get the last unit, on any number of nodes. ``seen_left`` is what the
 caller read before deciding; the real decisions ignore it (the deliberate read-then-write
-mutant in the test suite uses it, and the oversell tests must catch that)."""
+mutant in the test suite uses it, and the oversell tests must catch that).
+
+A flash sale's units are spread over up to ``SLOTS`` rows (``FlashSlot``). A buyer takes from
+the first slot no other buyer has locked (``FOR UPDATE SKIP LOCKED`` on PostgreSQL), so up to
+``SLOTS`` decisions are in flight at once and commit together: on one row each decision waits
+for the previous one's commit, about one decision per disk flush. Only when every slot with
+stock is locked does a buyer wait, on one slot, holding none; a sale whose stock is scattered
+in slots smaller than the quantity asked is decided with all its slots locked in order, as the
+close does: nobody waits for a slot while holding one out of order, so no deadlock.
+"""
 
 from __future__ import annotations
 
+import random
 from datetime import datetime
 from typing import Any, cast
 
-from sqlalchemy import CursorResult, update
+from sqlalchemy import ColumnElement, CursorResult, Update, exists, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from livecircle.commerce.models import FlashBuyer, FlashSale, Sku
+from livecircle.commerce.models import FlashBuyer, FlashSale, FlashSlot, Sku
 from livecircle.kit.db import dialect_insert
+
+SLOTS = 64  # rows per flash sale: decisions in flight at once on PostgreSQL
+WAITS = 100  # rounds of waiting for a locked slot before answering "sold out"
 
 
 def _changed(result: Any) -> bool:
@@ -30,22 +43,119 @@ async def give_back_sku(session: AsyncSession, sku_id: int, quantity: int) -> No
     await session.execute(update(Sku).where(Sku.id == sku_id).values(stock=Sku.stock + quantity))
 
 
+def spread(total: int, slots: int) -> list[int]:
+    """``total`` units over at most ``slots`` rows, as evenly as they go (each ≥ 1)."""
+    count = max(1, min(slots, total))
+    share, extra = divmod(total, count)
+    return [share + (1 if n < extra else 0) for n in range(count)]
+
+
+async def stock_sale(session: AsyncSession, sale_id: int, total: int) -> None:
+    """The slots of a new sale holding its ``total`` units."""
+    rows = [
+        {"sale_id": sale_id, "slot": n, "stock_left": left} for n, left in enumerate(spread(total, SLOTS))
+    ]
+    await session.execute(insert(FlashSlot), rows)
+
+
+def _open(sale_id: int, now: datetime) -> ColumnElement[bool]:
+    return exists().where(
+        FlashSale.id == sale_id,
+        FlashSale.closed_at.is_(None),
+        FlashSale.starts_at <= now,
+        FlashSale.ends_at > now,
+    )
+
+
+def _take_from(sale_id: int, slot: Any, quantity: int, now: datetime) -> Update:
+    return (
+        update(FlashSlot)
+        .where(
+            FlashSlot.sale_id == sale_id,
+            FlashSlot.slot == slot,
+            FlashSlot.stock_left >= quantity,
+            _open(sale_id, now),
+        )
+        .values(stock_left=FlashSlot.stock_left - quantity)
+    )
+
+
+def take_free_slot(sale_id: int, quantity: int, now: datetime) -> Update:
+    """The decision most buyers get: ``quantity`` units from the first slot holding them that
+    nobody else has locked, while the sale is open; one row changed or none."""
+    free = (
+        select(FlashSlot.slot)
+        .where(FlashSlot.sale_id == sale_id, FlashSlot.stock_left >= quantity)
+        .limit(1)
+        .with_for_update(skip_locked=True)
+        .scalar_subquery()
+    )
+    return _take_from(sale_id, free, quantity, now)
+
+
 async def take_flash(
     session: AsyncSession, sale_id: int, quantity: int, now: datetime, seen_left: int
 ) -> bool:
     """Take ``quantity`` units of an open flash sale, or nothing."""
-    result = await session.execute(
-        update(FlashSale)
-        .where(
-            FlashSale.id == sale_id,
-            FlashSale.stock_left >= quantity,
-            FlashSale.starts_at <= now,
-            FlashSale.ends_at > now,
-            FlashSale.closed_at.is_(None),
+    if _changed(await session.execute(take_free_slot(sale_id, quantity, now))):
+        return True
+    for _ in range(WAITS):
+        # Every slot holding the units is locked by a buyer deciding now, or empty.
+        rows = (
+            await session.execute(
+                select(FlashSlot.slot, FlashSlot.stock_left).where(
+                    FlashSlot.sale_id == sale_id, FlashSlot.stock_left > 0, _open(sale_id, now)
+                )
+            )
+        ).all()
+        if sum(left for _, left in rows) < quantity:
+            return False
+        whole = [slot for slot, left in rows if left >= quantity]
+        if not whole:
+            return await _take_scattered(session, sale_id, quantity, now)
+        if await _wait_for_slot(session, sale_id, random.choice(whole), quantity, now):
+            return True
+    return False
+
+
+async def _wait_for_slot(
+    session: AsyncSession, sale_id: int, slot: int, quantity: int, now: datetime
+) -> bool:
+    """Wait for one slot and take from it. A slot emptied meanwhile is let go: PostgreSQL keeps
+    the row locked after the wait, and rolling back to the savepoint releases it, so a buyer
+    never waits while holding a slot (no deadlock with the ordered paths)."""
+    savepoint = await session.begin_nested()
+    if _changed(await session.execute(_take_from(sale_id, slot, quantity, now))):
+        await savepoint.commit()
+        return True
+    await savepoint.rollback()
+    return False
+
+
+async def _take_scattered(session: AsyncSession, sale_id: int, quantity: int, now: datetime) -> bool:
+    """``quantity`` units from several slots, each too small alone: all slots locked in order."""
+    rows = (
+        await session.execute(
+            select(FlashSlot.slot, FlashSlot.stock_left)
+            .where(FlashSlot.sale_id == sale_id, FlashSlot.stock_left > 0, _open(sale_id, now))
+            .order_by(FlashSlot.slot)
+            .with_for_update()
         )
-        .values(stock_left=FlashSale.stock_left - quantity)
-    )
-    return _changed(result)
+    ).all()
+    if sum(left for _, left in rows) < quantity:
+        return False
+    wanted = quantity
+    for slot, left in rows:
+        taken = min(left, wanted)
+        await session.execute(
+            update(FlashSlot)
+            .where(FlashSlot.sale_id == sale_id, FlashSlot.slot == slot)
+            .values(stock_left=FlashSlot.stock_left - taken)
+        )
+        wanted -= taken
+        if not wanted:
+            return True
+    raise AssertionError("the locked slots held the units")
 
 
 async def hold_for_user(session: AsyncSession, sale_id: int, user_id: int, quantity: int, limit: int) -> bool:
@@ -64,11 +174,16 @@ async def hold_for_user(session: AsyncSession, sale_id: int, user_id: int, quant
 
 
 async def give_back_flash(session: AsyncSession, sale: FlashSale, user_id: int, quantity: int) -> None:
-    """Return units to the sale while it is open, else to the SKU (the close moved the rest)."""
+    """Return units to the sale while it is open (its first slot), else to the SKU (the close
+    moved the rest)."""
     result = await session.execute(
-        update(FlashSale)
-        .where(FlashSale.id == sale.id, FlashSale.closed_at.is_(None))
-        .values(stock_left=FlashSale.stock_left + quantity)
+        update(FlashSlot)
+        .where(
+            FlashSlot.sale_id == sale.id,
+            FlashSlot.slot == 0,
+            exists().where(FlashSale.id == sale.id, FlashSale.closed_at.is_(None)),
+        )
+        .values(stock_left=FlashSlot.stock_left + quantity)
     )
     if not _changed(result):
         await give_back_sku(session, sale.sku_id, quantity)
@@ -80,18 +195,26 @@ async def give_back_flash(session: AsyncSession, sale: FlashSale, user_id: int, 
 
 
 async def close_flash(session: AsyncSession, sale_id: int, now: datetime) -> int:
-    """Close the sale once and move what is left back to its SKU; returns the units moved."""
+    """Close the sale once and move what is left back to its SKU; returns the units moved.
+    The close is marked first, so a buyer who has not decided yet finds the sale closed; the
+    slots are then locked, so one who has decided is counted before the rest moves."""
     result = await session.execute(
         update(FlashSale)
         .where(FlashSale.id == sale_id, FlashSale.closed_at.is_(None))
         .values(closed_at=now)
-        .returning(FlashSale.stock_left, FlashSale.sku_id)
+        .returning(FlashSale.sku_id)
     )
-    row = result.first()
-    if row is None:
+    sku_id = result.scalar()
+    if sku_id is None:
         return 0
-    left, sku_id = row
+    slots = (
+        select(FlashSlot.stock_left)
+        .where(FlashSlot.sale_id == sale_id)
+        .order_by(FlashSlot.slot)
+        .with_for_update()
+    )
+    left = sum((await session.scalars(slots)).all())
     if left:
-        await session.execute(update(FlashSale).where(FlashSale.id == sale_id).values(stock_left=0))
+        await session.execute(update(FlashSlot).where(FlashSlot.sale_id == sale_id).values(stock_left=0))
         await give_back_sku(session, sku_id, left)
     return int(left)
