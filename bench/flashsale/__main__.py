@@ -3,7 +3,8 @@
 On a throw-away durable PostgreSQL (fsync, synchronous_commit on) and a throw-away Redis:
 
 1. decision rates on one hot sale, each beside a peer in the same run (``decisions.py``):
-   the conditional UPDATE against SELECT … FOR UPDATE; the Lua gate against WATCH/MULTI;
+   the sale's slot rows against one hot row (the conditional UPDATE, and SELECT … FOR
+   UPDATE); the Lua gate against WATCH/MULTI;
 2. the HTTP API: every buyer (its own account and token) asks once for one unit through
    ``livecircle serve`` with the Redis gate, 64 clients at a time; then the same against a
    node without the gate (the database decides every attempt), the peer.
@@ -109,6 +110,18 @@ async def open_sale(db: Database, tenant: int, units: int, *, hours: float = 1) 
         )
 
 
+async def peer_sku(db: Database, tenant: int, units: int) -> int:
+    """A SKU holding ``units`` on its one row: where the peers decide."""
+    async with db.unit_of_work() as session:
+        product = await catalog.do_create_product(
+            session,
+            tenant_id=tenant,
+            skus=[{"name": "单行", "price_cents": 100, "stock": units}],
+            name="对照",
+        )
+        return (await catalog.skus_of(session, [product.id]))[product.id][0].id
+
+
 def percentile(values: list[float], share: float) -> float:
     ordered = sorted(values)
     return round(ordered[min(len(ordered) - 1, int(share * len(ordered)))], 1) if ordered else 0.0
@@ -171,11 +184,11 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
         async with db.unit_of_work() as session:
             tenant = (await identity_service.ensure_tenant(session, slug="bench", name="bench")).id
         hot = await open_sale(db, tenant, 10**9, hours=24)
+        one_row = await peer_sku(db, tenant, 10**9)
         log(f"decision rates: {args.clients} clients, {args.seconds}s each")
-        dsn = services.plain_dsn(cluster.url)
-        pg = await postgresql_rates(dsn, hot.id, clients=args.clients, seconds=args.seconds)
+        pg = await postgresql_rates(cluster.url, hot.id, one_row, clients=args.clients, seconds=args.seconds)
         pg_server = await asyncio.to_thread(
-            postgresql_server_rates, dsn, hot.id, clients=args.clients, seconds=args.seconds
+            postgresql_server_rates, cluster.url, hot.id, one_row, clients=args.clients, seconds=args.seconds
         )
         gate = await redis_rates(redis_url, hot.id + 10**6, clients=args.clients, seconds=args.seconds)
         gate_server = await asyncio.to_thread(redis_server_rates, redis_url)
@@ -200,22 +213,28 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
         "orders": ours["orders"],
         "stock_left": ours["stock_left"],
         "postgresql_decisions_per_s": pg["ours"]["decisions_per_s"],
-        "redis_gate_decisions_per_s": gate_server.get("ours", {}).get("decisions_per_s", 0),
+        "redis_gate_decisions_per_s": gate_server.get("ours_rush", {}).get("decisions_per_s", 0),
         "http_p50_ms": ours["http_p50_ms"],
         "http_p99_ms": ours["http_p99_ms"],
         "http_requests_per_s": ours["requests_per_s"],
         "answers": ours["answers"],
         "peers": {
+            "postgresql_one_row": pg["peer_one_row"],
             "postgresql_select_for_update": pg["peer_select_for_update"],
             "redis_watch_multi": gate["peer_watch_multi"],
-            "redis_check_and_decr_script": gate_server.get("peer_check_and_decr"),
+            "redis_check_and_decr_script_rush": gate_server.get("peer_check_and_decr_rush"),
+            "redis_check_and_decr_script_never_sold_out": gate_server.get(
+                "peer_check_and_decr_never_sold_out"
+            ),
             "http_database_only": http["database_only"],
         },
         "details": {
             "postgresql_asyncpg": pg["ours"],
             "postgresql_pgbench": pg_server,
             "redis_gate_python_client": gate["ours"],
-            "redis_gate_redis_benchmark": gate_server.get("ours"),
+            "redis_gate_redis_benchmark_every_decision_reserves": gate_server.get(
+                "ours_every_decision_reserves"
+            ),
             "decision_sql": pg["sql"],
         },
         "goals": {
@@ -223,7 +242,7 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
             "peer_exactly_the_units": http["database_only"]["orders"] == args.units,
             "postgresql_decisions_ge_2500_per_s": pg["ours"]["decisions_per_s"]
             >= GOALS["postgresql_decisions_per_s"],
-            "redis_gate_ge_50000_per_s": gate["ours"]["decisions_per_s"]
+            "redis_gate_ge_50000_per_s": gate_server.get("ours_rush", {}).get("decisions_per_s", 0)
             >= GOALS["redis_gate_decisions_per_s"],
             "http_p99_le_200_ms": ours["http_p99_ms"] <= GOALS["http_p99_ms"],
         },

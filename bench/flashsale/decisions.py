@@ -1,10 +1,13 @@
 """Decision rates on one hot flash sale: the database's conditional UPDATE and the Redis
 gate's Lua script, each beside a common alternative (the peer) in the same run.
 
-- PostgreSQL: the exact UPDATE ``livecircle.commerce.stock.take_flash`` sends, compiled by
-  SQLAlchemy and run as a prepared statement on C asyncpg connections, in autocommit (one
-  decision, one commit), against the pessimistic peer: ``SELECT … FOR UPDATE`` then
-  ``UPDATE`` in a transaction.
+- PostgreSQL: ``livecircle.commerce.stock.take_flash`` on a sale spread over slot rows. Its
+  first statement (``stock.take_free_slot``: one UPDATE on the first slot nobody has locked),
+  compiled by SQLAlchemy, runs as a prepared statement on C asyncpg connections in autocommit
+  (one decision, one commit); when it finds every slot locked, the rest of ``take_flash`` runs
+  through SQLAlchemy, as in the product. The peers, on one hot row (a SKU with the same stock):
+  the conditional UPDATE ``stock.take_sku`` sends (how ``take_flash`` decided before the slots),
+  and the pessimistic ``SELECT … FOR UPDATE`` then ``UPDATE`` in a transaction.
 - Redis: ``FlashGate.take`` (our Lua script, decisions in flight sent in one pipeline)
   against the optimistic peer: ``WATCH`` / ``GET`` / ``MULTI`` / ``DECRBY`` / ``EXEC``,
   retried on conflict, one client connection per buyer task.
@@ -13,6 +16,7 @@ gate's Lua script, each beside a common alternative (the peer) in the same run.
 from __future__ import annotations
 
 import asyncio
+import re
 import shutil
 import subprocess
 import tempfile
@@ -24,14 +28,19 @@ from typing import Any
 import asyncpg  # type: ignore[import-untyped]
 from redis.asyncio import Redis
 from redis.exceptions import WatchError
+from sqlalchemy import update
 from sqlalchemy.dialects import postgresql
+from sqlalchemy.ext.asyncio import AsyncSession, create_async_engine
+from tests.services import plain_dsn
 
 from livecircle.commerce import stock
 from livecircle.commerce.gate import _TAKE as _TAKE_SCRIPT
 from livecircle.commerce.gate import RESERVED, FlashGate
+from livecircle.commerce.models import Sku
 from livecircle.kit.clock import utcnow
 
 Decide = Callable[[int], Awaitable[bool]]
+CLIENT_STRIDE = 10_000_000  # attempt numbers: client n's are n·stride + 1, 2, …
 
 
 async def _rate(decide: Decide, *, clients: int, seconds: float) -> dict[str, Any]:
@@ -45,7 +54,7 @@ async def _rate(decide: Decide, *, clients: int, seconds: float) -> dict[str, An
         attempt = 0
         while time.perf_counter() < stop:
             attempt += 1
-            if await decide(number * 10_000_000 + attempt):
+            if await decide(number * CLIENT_STRIDE + attempt):
                 done += 1
             else:
                 refused += 1
@@ -56,55 +65,68 @@ async def _rate(decide: Decide, *, clients: int, seconds: float) -> dict[str, An
     return {"decisions_per_s": round((done + refused) / elapsed), "granted": done, "refused": refused}
 
 
-def take_flash_sql(sale_id: int) -> tuple[str, list[Any]]:
-    """The UPDATE ``stock.take_flash`` sends for one unit of ``sale_id`` now, compiled for
-    asyncpg: the SQL ($n placeholders) and its arguments in order."""
-    captured: list[Any] = []
-
-    class Capture:
-        async def execute(self, statement: Any) -> Any:
-            captured.append(statement)
-
-            class Result:
-                rowcount = 1
-
-            return Result()
-
-    asyncio.run(stock.take_flash(Capture(), sale_id, 1, utcnow(), 0))  # type: ignore[arg-type]
-    compiled = captured[0].compile(dialect=postgresql.asyncpg.dialect())  # type: ignore[no-untyped-call]
-    values = compiled.construct_params()
-    return str(compiled), [values[name] for name in compiled.positiontup or ()]
+def compiled(statement: Any) -> tuple[str, list[Any]]:
+    """A SQLAlchemy statement compiled for asyncpg: the SQL ($n placeholders) and its
+    arguments in order."""
+    result = statement.compile(dialect=postgresql.asyncpg.dialect())
+    values = result.construct_params()
+    return str(result), [values[name] for name in result.positiontup or ()]
 
 
-async def postgresql_rates(dsn: str, sale_id: int, *, clients: int, seconds: float) -> dict[str, Any]:
-    decide_sql, arguments = await asyncio.to_thread(take_flash_sql, sale_id)
-    pool = await asyncpg.create_pool(dsn, min_size=clients, max_size=clients)
+def pgbench_sql(statement: Any) -> tuple[str, dict[str, Any]]:
+    """The same statement for ``pgbench``: ``:name`` variables and their values."""
+    result = statement.compile(dialect=postgresql.psycopg.dialect())
+    return re.sub(r"%\((\w+)\)s", r":\1", str(result)), dict(result.construct_params())
+
+
+async def postgresql_rates(
+    url: str, sale_id: int, sku_id: int, *, clients: int, seconds: float
+) -> dict[str, Any]:
+    """Decisions per second on the sale's slots (ours) and on the SKU's one row (the peers)."""
+    now = utcnow()
+    fast_sql, fast_args = compiled(stock.take_free_slot(sale_id, 1, now))
+    row_sql, row_args = compiled(
+        update(Sku).where(Sku.id == sku_id, Sku.stock >= 1).values(stock=Sku.stock - 1)
+    )
+    # One connection per client, held for the run: the client loop costs no pool hand-off.
+    connections = [await asyncpg.connect(plain_dsn(url)) for _ in range(clients)]
+    engine = create_async_engine(url, pool_size=clients, max_overflow=0)
+    waited = 0
     try:
 
-        async def ours(_: int) -> bool:
-            async with pool.acquire() as conn:
-                status = await conn.execute(decide_sql, *arguments)
+        async def ours(attempt: int) -> bool:
+            nonlocal waited
+            status = await connections[attempt // CLIENT_STRIDE].execute(fast_sql, *fast_args)
+            if status.endswith(" 1"):
+                return True
+            waited += 1  # every slot holding units was locked: the rest of take_flash
+            async with AsyncSession(engine) as session, session.begin():
+                return await stock.take_flash(session, sale_id, 1, now, 0)
+
+        async def one_row(attempt: int) -> bool:
+            status = await connections[attempt // CLIENT_STRIDE].execute(row_sql, *row_args)
             return bool(status.endswith(" 1"))
 
-        async def peer(_: int) -> bool:
-            async with pool.acquire() as conn, conn.transaction():
-                left = await conn.fetchval(
-                    "SELECT stock_left FROM commerce_flash_sale WHERE id = $1 FOR UPDATE", sale_id
-                )
+        async def select_for_update(attempt: int) -> bool:
+            conn = connections[attempt // CLIENT_STRIDE]
+            async with conn.transaction():
+                left = await conn.fetchval("SELECT stock FROM commerce_sku WHERE id = $1 FOR UPDATE", sku_id)
                 if left is None or left < 1:
                     return False
-                await conn.execute(
-                    "UPDATE commerce_flash_sale SET stock_left = stock_left - 1 WHERE id = $1", sale_id
-                )
+                await conn.execute("UPDATE commerce_sku SET stock = stock - 1 WHERE id = $1", sku_id)
                 return True
 
+        slots = await _rate(ours, clients=clients, seconds=seconds)
         return {
-            "ours": await _rate(ours, clients=clients, seconds=seconds),
-            "peer_select_for_update": await _rate(peer, clients=clients, seconds=seconds),
-            "sql": decide_sql,
+            "ours": slots | {"waited_for_a_slot": waited},
+            "peer_one_row": await _rate(one_row, clients=clients, seconds=seconds),
+            "peer_select_for_update": await _rate(select_for_update, clients=clients, seconds=seconds),
+            "sql": fast_sql,
         }
     finally:
-        await pool.close()
+        for conn in connections:
+            await conn.close()
+        await engine.dispose()
 
 
 async def redis_rates(redis_url: str, sale_id: int, *, clients: int, seconds: float) -> dict[str, Any]:
@@ -121,7 +143,7 @@ async def redis_rates(redis_url: str, sale_id: int, *, clients: int, seconds: fl
             return verdict == RESERVED
 
         async def peer(attempt: int) -> bool:
-            client = peers[attempt // 10_000_000]
+            client = peers[attempt // CLIENT_STRIDE]
             while True:
                 async with client.pipeline(transaction=True) as pipe:
                     try:
@@ -155,86 +177,104 @@ return 0
 """
 
 
-def redis_server_rates(redis_url: str, *, clients: int = 50, requests: int = 300_000) -> dict[str, Any]:
+def redis_server_rates(
+    redis_url: str, *, clients: int = 50, requests: int = 300_000, granted_share: float = 500 / 20_000
+) -> dict[str, Any]:
     """The gate's script as Redis itself runs it, driven by ``redis-benchmark`` (C) with random
     buyers and tokens, beside the peer script; what one Python process can send is the
-    ``redis_rates`` figure."""
+    ``redis_rates`` figure. Two stocks for each: the rush's own mix (``granted_share`` of the
+    requests get a unit, as 500 of 20,000 buyers do; the rest are told "sold out") and a stock
+    that never runs out (every decision reserves a unit: the script's heaviest path)."""
     if shutil.which("redis-benchmark") is None:
         return {"error": "redis-benchmark not found"}
     port = redis_url.rsplit(":", 1)[1].split("/")[0]
-    figures: dict[str, Any] = {}
-    scripts = {
-        "ours": (
-            _TAKE_SCRIPT,
-            ["4", "rb:s", "rb:h", "rb:p", "rb:d", "1", "__rand_int__", "1000000000", "t__rand_int__", "1"],
-        ),
-        "peer_check_and_decr": (PEER_SCRIPT, ["2", "rb:peer", "rb:sold"]),
+    ours = ["4", "rb:s", "rb:h", "rb:p", "rb:d", "1", "__rand_int__", "1000000000", "t__rand_int__", "1"]
+    peer = ["2", "rb:s", "rb:sold"]
+    rush_stock = round(requests * granted_share)
+    runs = {
+        "ours_rush": (_TAKE_SCRIPT, ours, rush_stock),
+        "peer_check_and_decr_rush": (PEER_SCRIPT, peer, rush_stock),
+        "ours_every_decision_reserves": (_TAKE_SCRIPT, ours, 10**9),
+        "peer_check_and_decr_never_sold_out": (PEER_SCRIPT, peer, 10**9),
     }
-    for name, (script, args) in scripts.items():
-        load = subprocess.run(
-            ["redis-cli", "-p", port, "SCRIPT", "LOAD", script], capture_output=True, text=True
-        )
-        subprocess.run(
-            ["redis-cli", "-p", port, "MSET", "rb:s", "1000000000", "rb:peer", "1000000000"],
-            capture_output=True,
-        )
+    bench = ("redis-benchmark", "-p", port, "-c", str(clients), "-n", str(requests), "-r", "100000000", "-q")
+    figures: dict[str, Any] = {}
+    for name, (script, args, stock_units) in runs.items():
+        cli = ["redis-cli", "-p", port]
+        subprocess.run([*cli, "FLUSHALL"], capture_output=True)
+        subprocess.run([*cli, "SET", "rb:s", str(stock_units)], capture_output=True)
+        load = subprocess.run([*cli, "SCRIPT", "LOAD", script], capture_output=True, text=True)
         run = subprocess.run(
-            [
-                "redis-benchmark",
-                "-p",
-                port,
-                "-c",
-                str(clients),
-                "-n",
-                str(requests),
-                "-r",
-                "100000000",
-                "-q",
-                "EVALSHA",
-                load.stdout.strip(),
-                *args,
-            ],
+            [*bench, "EVALSHA", load.stdout.strip(), *args],
             capture_output=True,
             text=True,
             timeout=300,
         )
         line = run.stdout.strip().splitlines()[-1] if run.stdout.strip() else run.stderr
         rate = line.split(": ", 1)[1].split(" requests")[0] if ": " in line else "0"
-        figures[name] = {"decisions_per_s": round(float(rate)), "clients": clients, "line": line[-80:]}
+        left = subprocess.run([*cli, "GET", "rb:s"], capture_output=True, text=True).stdout.strip()
+        figures[name] = {
+            "decisions_per_s": round(float(rate)),
+            "granted": stock_units - int(left or 0),
+            "requests": requests,
+            "clients": clients,
+        }
     return figures
 
 
-PGBENCH_DECISION = (
-    "UPDATE commerce_flash_sale SET stock_left = stock_left - 1 WHERE id = :sale AND stock_left >= 1"
-    " AND starts_at <= now() AND ends_at > now() AND closed_at IS NULL;\n"
-)
-
-
-def postgresql_server_rates(dsn: str, sale_id: int, *, clients: int, seconds: float) -> dict[str, Any]:
-    """The decision UPDATE run by ``pgbench`` (C, prepared, autocommit): what the database
-    itself allows on this disk, with every commit flushed."""
+def postgresql_server_rates(
+    url: str, sale_id: int, sku_id: int, *, clients: int, seconds: float
+) -> dict[str, Any]:
+    """The decision statements run by ``pgbench`` (C, prepared, autocommit): what the database
+    itself allows on this disk, with every commit flushed. ``tps`` counts statements, also
+    those that found every slot locked and changed nothing; ``taken_per_s`` counts the units
+    that left the stock."""
     if shutil.which("pgbench") is None:
         return {"error": "pgbench not found"}
+    now = utcnow()
+    statements = {
+        "ours_free_slot": pgbench_sql(stock.take_free_slot(sale_id, 1, now)),
+        "peer_one_row": pgbench_sql(
+            update(Sku).where(Sku.id == sku_id, Sku.stock >= 1).values(stock=Sku.stock - 1)
+        ),
+    }
+    return {
+        name: _pgbench(url, sql, values, sale_id, sku_id, clients, seconds)
+        for name, (sql, values) in statements.items()
+    }
+
+
+PGBENCH = ("pgbench", "-n", "-M", "prepared", "-j", "2")
+
+
+def _left(url: str, sale_id: int, sku_id: int) -> int:
+    query = (
+        f"SELECT (SELECT sum(stock_left) FROM commerce_flash_slot WHERE sale_id = {int(sale_id)})"
+        f" + (SELECT stock FROM commerce_sku WHERE id = {int(sku_id)})"
+    )
+    run = subprocess.run(["psql", "-qtA", "-c", query, plain_dsn(url)], capture_output=True, text=True)
+    return int(run.stdout.strip())
+
+
+def _pgbench(
+    url: str, sql: str, values: dict[str, Any], sale_id: int, sku_id: int, clients: int, seconds: float
+) -> dict[str, Any]:
     with tempfile.NamedTemporaryFile("w", suffix=".sql", delete=False) as script:
-        script.write(PGBENCH_DECISION)
+        script.write(sql.replace("\n", " ") + ";\n")
+    defines = [f"-D{name}={value}" for name, value in values.items()]
+    before = _left(url, sale_id, sku_id)
     try:
         run = subprocess.run(
             [
-                "pgbench",
-                "-n",
-                "-M",
-                "prepared",
+                *PGBENCH,
                 "-c",
                 str(clients),
-                "-j",
-                "2",
-                "-D",
-                f"sale={sale_id}",
+                *defines,
                 "-T",
                 str(int(seconds)),
                 "-f",
                 script.name,
-                dsn,
+                plain_dsn(url),
             ],
             capture_output=True,
             text=True,
@@ -242,8 +282,11 @@ def postgresql_server_rates(dsn: str, sale_id: int, *, clients: int, seconds: fl
         )
     finally:
         Path(script.name).unlink()
+    taken = before - _left(url, sale_id, sku_id)
     tps = [line for line in run.stdout.splitlines() if line.startswith("tps")]
     return {
-        "decisions_per_s": round(float(tps[0].split("=")[1].split()[0])) if tps else 0,
+        "statements_per_s": round(float(tps[0].split("=")[1].split()[0])) if tps else 0,
+        "taken_per_s": round(taken / int(seconds)),
         "clients": clients,
+        "error": run.stderr[-300:] if run.returncode else None,
     }
