@@ -8,13 +8,16 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import uuid
+from typing import Any
 
 import httpx
 import pytest
+from sqlalchemy import select
 
 from livecircle.identity.schemas import Role
 from livecircle.kit.clock import utcnow
 from livecircle.marketing import guards
+from livecircle.marketing.models import Send
 from livecircle.marketing.tasks import Marketing
 from livecircle.simulator import scenario as scenarios
 from livecircle.simulator.run import Options, SimulationError, simulate
@@ -34,6 +37,20 @@ async def passes(server: RunningServer) -> None:
         await server.app.state.analytics.sync()
         await marketing.scheduler.run_pass(utcnow())
         await asyncio.sleep(1)
+
+
+async def what_the_campaign_did(
+    server: RunningServer, campaign_id: int, users: set[int], report: dict[str, Any]
+) -> str:
+    """For a failure: the campaign's sends to ``users`` and the simulator's errors."""
+    async with server.db.unit_of_work() as session:
+        rows = await session.execute(
+            select(Send.user_id, Send.step, Send.status, Send.detail, Send.created_at).where(
+                Send.campaign_id == campaign_id, Send.user_id.in_(users)
+            )
+        )
+        sends = [tuple(str(value) for value in row) for row in rows]
+    return f"sends to {sorted(users)}: {sends}; simulator errors: {report.get('errors')}"
 
 
 @ONE_BACKEND
@@ -109,8 +126,10 @@ async def test_a_recall_effect_planted_in_the_simulator_is_found_by_the_campaign
     assert len(users) == VIEWERS
     assert reached | missed == users
     assert not reached & missed
+    assert (truth["consent_not_given"], truth["inbox_unread_user_ids"]) == (0, []), report["errors"]
     # Whom the campaign did not reach is exactly its hold-out (every viewer gave consent).
-    assert missed == {u for u in users if guards.in_holdout(campaign_id, u, HOLDOUT_PERCENT)}
+    holdout = {u for u in users if guards.in_holdout(campaign_id, u, HOLDOUT_PERCENT)}
+    assert missed == holdout, await what_the_campaign_did(server, campaign_id, missed ^ holdout, report)
 
     body = (await client.get(f"/api/v1/campaigns/{campaign_id}/report", headers=operator.headers)).json()
     assert body["entrants"] == VIEWERS

@@ -20,10 +20,13 @@ import asyncio
 import contextlib
 import json
 import platform
+import signal
+import subprocess
 import sys
 import tempfile
 import time
 import uuid
+from collections.abc import Iterator
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
@@ -61,6 +64,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--clients", type=int, default=64)
     parser.add_argument("--seconds", type=float, default=5.0, help="per decision-rate measurement")
     parser.add_argument("--json", action="store_true", help="print only the JSON result on stdout")
+    parser.add_argument(
+        "--profile", type=Path, help="sample the gate node under the rush with py-spy (raw folded stacks)"
+    )
     return parser.parse_args(argv)
 
 
@@ -120,6 +126,22 @@ async def peer_sku(db: Database, tenant: int, units: int) -> int:
             name="对照",
         )
         return (await catalog.skus_of(session, [product.id]))[product.id][0].id
+
+
+@contextlib.contextmanager
+def sampled(pid: int, output: Path | None) -> Iterator[None]:
+    """py-spy sampling ``pid`` at 100 Hz into ``output`` while the block runs (nothing without)."""
+    if output is None:
+        yield
+        return
+    spy = str(Path(sys.executable).parent / "py-spy")
+    command = [spy, "record", "--pid", str(pid), "-r", "100", "-f", "raw", "-o", str(output), "--nonblocking"]
+    process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        yield
+    finally:
+        process.send_signal(signal.SIGINT)
+        process.wait(timeout=60)
 
 
 def percentile(values: list[float], share: float) -> float:
@@ -203,10 +225,12 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
             variables = {"LIVECIRCLE_LOG_LEVEL": "ERROR", **env}
             with services.livecircle_node(cluster.url, node_dir, 30.0, **variables) as node:
                 mine = tokens[: args.buyers] if name == "gate" else tokens[args.buyers :]
-                http[name] = {
-                    **await rush(node.base_url, sale, mine, args.clients),
-                    **await sale_figures(db, sale.id),
-                }
+                profile = args.profile if name == "gate" else None
+                with sampled(node.process.pid, profile):
+                    http[name] = {
+                        **await rush(node.base_url, sale, mine, args.clients),
+                        **await sale_figures(db, sale.id),
+                    }
         await db.dispose()
     ours = http["gate"]
     return {

@@ -221,13 +221,24 @@ class Api:
         gifts = [g for g in (response.json() if response else []) if g.get("currency") == "coin"]
         return sorted(gifts, key=lambda g: int(g["price"]))
 
+    async def again(self, method: str, path: str, who: Identity, **kw: Any) -> httpx.Response | None:
+        """An idempotent call tried again after a failure, as a person would (each failure is
+        still counted): the response, or None when every try failed."""
+        for attempt in range(SIGN_UP_TRIES):
+            await asyncio.sleep(0.2 * attempt)
+            response = await self.call(method, path, who, **kw)
+            if response is not None:
+                return response
+        return None
+
     async def agree_to_marketing(self, who: Identity) -> bool:
         body = {"granted": True}
-        return await self.call("PUT", "/api/v1/me/consents/marketing", who, json=body) is not None
+        return await self.again("PUT", "/api/v1/me/consents/marketing", who, json=body) is not None
 
-    async def inbox(self, who: Identity) -> list[Json]:
-        response = await self.call("GET", "/api/v1/me/inbox", who, params={"limit": 100})
-        return list(response.json()["items"]) if response else []
+    async def inbox(self, who: Identity) -> list[Json] | None:
+        """The viewer's inbox, newest first; None when it could not be read."""
+        response = await self.again("GET", "/api/v1/me/inbox", who, params={"limit": 100})
+        return list(response.json()["items"]) if response else None
 
     async def follow_link(self, link: str) -> bool:
         """Open a message's link as a person would: the click is counted and answered with a

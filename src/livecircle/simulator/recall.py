@@ -41,9 +41,14 @@ async def respond(
     reached_all = await _wait_for_passes(api, campaign_id, operator_token, len(identities), recall.wait_s)
     gate = asyncio.Semaphore(PARALLEL)
 
+    unread: list[int] = []
+
     async def one(who: Identity, rng: random.Random) -> tuple[int, bool, int | None]:
         async with gate:
-            message = next((m for m in await api.inbox(who) if m["title"] in titles), None)
+            inbox = await api.inbox(who)
+            if inbox is None:
+                unread.append(who.user_id)  # counted as not reached, and reported
+            message = next((m for m in inbox or () if m["title"] in titles), None)
             reached = message is not None
             if message is not None and message.get("link"):
                 await api.follow_link(str(message["link"]))
@@ -61,6 +66,7 @@ async def respond(
         "reached_user_ids": sorted(user_id for user_id, reached, _ in outcomes if reached),
         "not_reached_user_ids": sorted(user_id for user_id, reached, _ in outcomes if not reached),
         "bought_user_ids": sorted(paid),
+        "inbox_unread_user_ids": sorted(unread),
     }
 
 

@@ -124,13 +124,16 @@ async def simulate(options: Options) -> dict[str, Any]:
         tally.clock = Clock(options.speed)
         room = Room(api, tally, tally.clock, scenario, _ws(options.base_url), room_id, options.show_id)
         room.gifts = gifts
+        refused = 0
         if scenario.recall is not None:  # before the show: a campaign may only write to those who agreed
-            await asyncio.gather(*(api.agree_to_marketing(who) for who in identities.values()))
+            agreed = await asyncio.gather(*(api.agree_to_marketing(who) for who in identities.values()))
+            refused = agreed.count(False)
         if options.minutes > 0:
             await asyncio.gather(*(Viewer(room, p, identities.get(p.index)).run() for p in plans))
             await _confirm_payments(api, room)
         if scenario.recall is not None:
-            report["recall"] = await _recall(api, options, scenario, identities, anyone)
+            recall = await _recall(api, options, scenario, identities, anyone)
+            report["recall"] = {**recall, "consent_not_given": refused}
     return _report(options, report, tally, identities, plans, room_id, time.monotonic() - began)
 
 
