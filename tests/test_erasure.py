@@ -18,6 +18,7 @@ from typing import Any
 
 import httpx
 import orjson
+import pytest
 import websockets
 from sqlalchemy import JSON, Integer, LargeBinary, String, Text, func, select, update
 
@@ -28,6 +29,7 @@ from livecircle.identity.schemas import Role
 from livecircle.kit.clock import utcnow
 from livecircle.kit.db import Base
 from livecircle.kit.jobs import Job
+from livecircle.kit.tracking import TrackBuffer, event_row
 from livecircle.privacy.anonymise import Placeholders
 from livecircle.privacy.audit import AuditEntry
 from livecircle.privacy.datamap import HOLD_STORES, categories, looks_personal, tag_of
@@ -233,6 +235,29 @@ async def test_an_erased_member_leaves_no_identifier_outside_the_legal_holds(
     orders = await client.get(f"/api/v1/orders/{subject.ids['order']}", headers=subject.host.headers)
     assert me.email not in orders.text
     assert subject.name not in orders.text
+
+
+async def test_what_the_node_still_holds_in_memory_is_written_then_erased(
+    server: RunningServer, client: httpx.AsyncClient, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """An anonymous like of the member still in the node's analytics buffer when the erasure
+    runs (its timer would write it a moment later) is written first and erased with the rest."""
+    subject = await seed_member(server, client, full=False)
+    node = server.app.state.analytics_node
+    held = TrackBuffer(server.db)  # never started: only a flush writes it
+    monkeypatch.setattr(node, "buffer", held)
+    like = {"tenant_id": subject.tenant_id, "room_id": subject.room_id, "show_id": subject.show_id}
+    held.add(event_row("like", anon_id=subject.device, amount=1, **like))
+    await node._loop.stop()  # the node's sync pass, which flushes the buffer, waits meanwhile
+    try:
+        me = subject.account
+        asked = await client.post("/api/v1/me/deletion", json={"password": PASSWORD}, headers=me.headers)
+        assert asked.status_code == 202, asked.text
+        await erase_now(server, asked.json()["id"])
+        await held.flush()  # what the timer would write after the erasure: nothing is left
+    finally:
+        node._loop.start()
+    assert await scan_database(server, subject) == []
 
 
 async def test_cancelling_during_the_cooling_off_period_keeps_everything(

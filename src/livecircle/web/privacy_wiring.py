@@ -38,12 +38,30 @@ def install(app: FastAPI, db: Database, runner: JobRunner, settings: Settings) -
     """Register the jobs on ``runner``; returns the app's eraser (also ``app.state.erasure``)."""
     hooks = ErasureHooks()
     hooks.replicated.update({"analytics_event", "analytics_identity"})
-    hooks.before.extend([_export_files(settings), _chat_lines])
+    hooks.before.extend([_pending_writes(app), _export_files(settings), _chat_lines])
     hooks.after.append(_node_memory(app))
     eraser = app.state.erasure = Eraser(db, settings, hooks)
     export.Exports(db, settings).register_jobs(runner)
     deletion.register_jobs(runner, eraser)
     return eraser
+
+
+def _pending_writes(app: FastAPI) -> Any:
+    """What this node still holds in memory for the database (chat lines and their points,
+    likes, buffered analytics events such as an anonymous viewer's likes) is written first,
+    so the walk over the tables finds the member's rows among them."""
+
+    async def flush(session: AsyncSession, context: ErasureContext) -> None:
+        engine = getattr(app.state, "chat", None)
+        if engine is not None:
+            await engine.writer.flush()
+            await engine.earnings.flush()
+            await engine.likes.persist()
+        node = getattr(app.state, "analytics_node", None)
+        if node is not None:
+            await node.buffer.flush()
+
+    return flush
 
 
 def _export_files(settings: Settings) -> Any:
