@@ -28,7 +28,6 @@ from typing import Any
 import asyncpg  # type: ignore[import-untyped]
 from redis.asyncio import Redis
 from redis.exceptions import WatchError
-from sqlalchemy import update
 from sqlalchemy.dialects import postgresql
 from sqlalchemy.ext.asyncio import AsyncSession, create_async_engine
 from tests.services import plain_dsn
@@ -36,7 +35,6 @@ from tests.services import plain_dsn
 from livecircle.commerce import stock
 from livecircle.commerce.gate import _TAKE as _TAKE_SCRIPT
 from livecircle.commerce.gate import RESERVED, FlashGate
-from livecircle.commerce.models import Sku
 from livecircle.kit.clock import utcnow
 
 Decide = Callable[[int], Awaitable[bool]]
@@ -85,9 +83,7 @@ async def postgresql_rates(
     """Decisions per second on the sale's slots (ours) and on the SKU's one row (the peers)."""
     now = utcnow()
     fast_sql, fast_args = compiled(stock.take_free_slot(sale_id, 1, now))
-    row_sql, row_args = compiled(
-        update(Sku).where(Sku.id == sku_id, Sku.stock >= 1).values(stock=Sku.stock - 1)
-    )
+    row_sql, row_args = compiled(stock.take_from_sku(sku_id, 1))
     # One connection per client, held for the run: the client loop costs no pool hand-off.
     connections = [await asyncpg.connect(plain_dsn(url)) for _ in range(clients)]
     engine = create_async_engine(url, pool_size=clients, max_overflow=0)
@@ -234,9 +230,7 @@ def postgresql_server_rates(
     now = utcnow()
     statements = {
         "ours_free_slot": pgbench_sql(stock.take_free_slot(sale_id, 1, now)),
-        "peer_one_row": pgbench_sql(
-            update(Sku).where(Sku.id == sku_id, Sku.stock >= 1).values(stock=Sku.stock - 1)
-        ),
+        "peer_one_row": pgbench_sql(stock.take_from_sku(sku_id, 1)),
     }
     return {
         name: _pgbench(url, sql, values, sale_id, sku_id, clients, seconds)

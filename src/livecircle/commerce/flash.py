@@ -8,6 +8,7 @@ from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm.attributes import set_committed_value
 
 from livecircle.commerce import catalog, stock
 from livecircle.commerce.errors import FlashSaleNotFound, NotOnSale, SoldOut
@@ -95,7 +96,7 @@ async def do_create_sale(
     session.add(sale)
     await session.flush()
     await stock.stock_sale(session, sale.id, stock_total)
-    await session.refresh(sale, ["stock_left"])
+    set_committed_value(sale, "stock_left", stock_total)  # the sum of the slots just written
     await jobs.schedule(
         session, CLOSE_JOB, key=f"flash-close:{sale.id}", run_at=ends_at, payload={"sale_id": sale.id}
     )

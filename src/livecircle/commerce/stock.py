@@ -18,7 +18,7 @@ import random
 from datetime import datetime
 from typing import Any, cast
 
-from sqlalchemy import ColumnElement, CursorResult, Update, exists, insert, select, update
+from sqlalchemy import ColumnElement, CursorResult, Select, Update, exists, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from livecircle.commerce.models import FlashBuyer, FlashSale, FlashSlot, Sku
@@ -32,11 +32,13 @@ def _changed(result: Any) -> bool:
     return cast(CursorResult[Any], result).rowcount == 1
 
 
+def take_from_sku(sku_id: int, quantity: int) -> Update:
+    """The decision on a SKU's one row: ``quantity`` units, or no row changed."""
+    return update(Sku).where(Sku.id == sku_id, Sku.stock >= quantity).values(stock=Sku.stock - quantity)
+
+
 async def take_sku(session: AsyncSession, sku_id: int, quantity: int) -> bool:
-    result = await session.execute(
-        update(Sku).where(Sku.id == sku_id, Sku.stock >= quantity).values(stock=Sku.stock - quantity)
-    )
-    return _changed(result)
+    return _changed(await session.execute(take_from_sku(sku_id, quantity)))
 
 
 async def give_back_sku(session: AsyncSession, sku_id: int, quantity: int) -> None:
@@ -64,6 +66,13 @@ def _open(sale_id: int, now: datetime) -> ColumnElement[bool]:
         FlashSale.closed_at.is_(None),
         FlashSale.starts_at <= now,
         FlashSale.ends_at > now,
+    )
+
+
+def _slots_with_stock(sale_id: int, now: datetime) -> Select[int, int]:
+    """The sale's slots holding units, with what each holds, while the sale is open."""
+    return select(FlashSlot.slot, FlashSlot.stock_left).where(
+        FlashSlot.sale_id == sale_id, FlashSlot.stock_left > 0, _open(sale_id, now)
     )
 
 
@@ -101,13 +110,7 @@ async def take_flash(
         return True
     for _ in range(WAITS):
         # Every slot holding the units is locked by a buyer deciding now, or empty.
-        rows = (
-            await session.execute(
-                select(FlashSlot.slot, FlashSlot.stock_left).where(
-                    FlashSlot.sale_id == sale_id, FlashSlot.stock_left > 0, _open(sale_id, now)
-                )
-            )
-        ).all()
+        rows = (await session.execute(_slots_with_stock(sale_id, now))).all()
         if sum(left for _, left in rows) < quantity:
             return False
         whole = [slot for slot, left in rows if left >= quantity]
@@ -134,14 +137,8 @@ async def _wait_for_slot(
 
 async def _take_scattered(session: AsyncSession, sale_id: int, quantity: int, now: datetime) -> bool:
     """``quantity`` units from several slots, each too small alone: all slots locked in order."""
-    rows = (
-        await session.execute(
-            select(FlashSlot.slot, FlashSlot.stock_left)
-            .where(FlashSlot.sale_id == sale_id, FlashSlot.stock_left > 0, _open(sale_id, now))
-            .order_by(FlashSlot.slot)
-            .with_for_update()
-        )
-    ).all()
+    locked = _slots_with_stock(sale_id, now).order_by(FlashSlot.slot).with_for_update()
+    rows = (await session.execute(locked)).all()
     if sum(left for _, left in rows) < quantity:
         return False
     wanted = quantity
