@@ -71,6 +71,7 @@ from livecircle.kit.i18n import Translator, load_catalogs
 from livecircle.kit.jobs import JobRunner
 from livecircle.kit.logging import configure_logging
 from livecircle.kit.ratelimit import RateLimiter
+from livecircle.kit.route_index import RouteIndex
 from livecircle.kit.security_headers import SecurityHeaders
 from livecircle.kit.templating import Pages
 from livecircle.live import tasks as live_tasks
@@ -204,6 +205,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     async def room_socket(ws: WebSocket, room_id: str) -> None:
         await app.state.gateway.serve(ws, room_id)
 
+    RouteIndex.install(app.router)
     return app
 
 
