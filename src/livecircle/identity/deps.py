@@ -109,8 +109,8 @@ async def _by_token(session: AsyncSession, conn: HTTPConnection, bearer: str) ->
     db = get_database(conn)
 
     async def load() -> Principal | None:
-        async with db.unit_of_work() as fresh:
-            return await service.get_principal_by_api_token(fresh, bearer)
+        async with db.autocommit() as conn:
+            return await service.get_principal_by_api_token(conn, bearer)
 
     return await cache.get(service.token_digest(bearer), load)
 

@@ -19,7 +19,13 @@ from sqlalchemy import DateTime, Engine, MetaData, event
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Dialect
 from sqlalchemy.exc import DisconnectionError
-from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
+from sqlalchemy.ext.asyncio import (
+    AsyncConnection,
+    AsyncEngine,
+    AsyncSession,
+    async_sessionmaker,
+    create_async_engine,
+)
 from sqlalchemy.orm import DeclarativeBase
 from sqlalchemy.types import TypeDecorator
 
@@ -110,6 +116,7 @@ class Database:
         self.engine = make_engine(url)
         self.bus = bus or EventBus()
         self.sessionmaker = async_sessionmaker(self.engine, expire_on_commit=False)
+        self._autocommit = self.engine.execution_options(isolation_level="AUTOCOMMIT")
         # Work done inside the transaction just before it commits (the analytics outbox).
         self.before_commit: list[Callable[[AsyncSession], Awaitable[None]]] = []
 
@@ -127,6 +134,14 @@ class Database:
                 effects.drop(session)
                 raise
             await self.release(session)
+
+    @asynccontextmanager
+    async def autocommit(self) -> AsyncIterator[AsyncConnection]:
+        """A connection outside any transaction, for one read on a hot path: no ORM session and
+        no BEGIN / COMMIT round trips (profiled: an API token's lookup cost 1.4 ms of CPU in a
+        unit of work, 0.5 ms here). Nothing written here waits for a commit: read only."""
+        async with self._autocommit.connect() as conn:
+            yield conn
 
     async def release(self, session: AsyncSession) -> None:
         await effects.release(session)
