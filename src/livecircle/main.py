@@ -29,6 +29,7 @@ from livecircle.analytics.tags import tasks as tag_tasks
 from livecircle.analytics.tags.routes import router as tags_router
 from livecircle.analytics.tasks import Analytics, install_tracking
 from livecircle.commerce import tasks as commerce_tasks
+from livecircle.commerce.flash_orders import FlashOrders
 from livecircle.commerce.gate import FlashGate
 from livecircle.commerce.order_routes import router as orders_router
 from livecircle.commerce.routes import router as commerce_router
@@ -240,6 +241,9 @@ async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
     notify_tasks.register_jobs(runner, settings, app.state.translator)
     notify = app.state.notify = notify_tasks.NotifyWorker(db, settings, app.state.translator, runner)
     app.state.jobs, app.state.flash_gate = runner, gate
+    # Gate winners written in batches (PostgreSQL; on SQLite every order is placed alone).
+    flash_orders = FlashOrders(db) if gate is not None and db.engine.dialect.name == "postgresql" else None
+    app.state.flash_orders = flash_orders
     analytics = app.state.analytics_node = Analytics(db, settings, hub, gateway)
     app.state.analytics = analytics.store
     tag_tasks.register_jobs(runner, analytics.store)
@@ -304,6 +308,8 @@ async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
         await asyncio.gather(*background, return_exceptions=True)
         if gate is not None:
             await gate.close()
+        if flash_orders is not None:
+            await flash_orders.close()
         if ingest is not None:
             await ingest.stop()
         await engine.stop()

@@ -8,6 +8,7 @@ from fastapi import Depends, Path
 from starlette.requests import HTTPConnection
 
 from livecircle.commerce import catalog
+from livecircle.commerce.flash_orders import FlashOrders
 from livecircle.commerce.gate import FlashGate
 from livecircle.economy.deps import operator_tenant
 from livecircle.identity.deps import CurrentUser
@@ -44,7 +45,12 @@ async def flash_gate(conn: HTTPConnection) -> FlashGate | None:
     return cast(FlashGate | None, conn.app.state.flash_gate)
 
 
+async def flash_orders(conn: HTTPConnection) -> FlashOrders | None:
+    return cast(FlashOrders | None, getattr(conn.app.state, "flash_orders", None))
+
+
 ManagedShow = Annotated[Show, Depends(_managed_show)]
 Gate = Annotated[FlashGate | None, Depends(flash_gate)]
+GateWinners = Annotated[FlashOrders | None, Depends(flash_orders)]
 ShopOperator = Annotated[int, Depends(shop_operator)]
 ShopStaff = Annotated[int, Depends(shop_staff)]

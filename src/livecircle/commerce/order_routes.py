@@ -9,7 +9,7 @@ from fastapi import APIRouter, Path, Query, Request, status
 from fastapi.responses import JSONResponse
 
 from livecircle.commerce import coupons, flash, lifecycle, orders, payments
-from livecircle.commerce.deps import Gate, ObjectId, ShopOperator, ShopStaff, tenant_of
+from livecircle.commerce.deps import Gate, GateWinners, ObjectId, ShopOperator, ShopStaff, tenant_of
 from livecircle.commerce.errors import SoldOut
 from livecircle.commerce.models import Coupon, CouponTemplate
 from livecircle.commerce.schemas import (
@@ -44,6 +44,7 @@ async def place_order(
     principal: CurrentUser,
     settings: AppSettings,
     gate: Gate,
+    winners: GateWinners,
     request: Request,
 ) -> JSONResponse:
     """One click from a card. The same Idempotency-Key returns the same order and body (200 on a
@@ -56,6 +57,7 @@ async def place_order(
             settings.commerce,
             orders.OrderRequest(tenant_id=tenant_id, user_id=principal.user_id, key=key, **data.model_dump()),
             gate,
+            winners,
         )
     except SoldOut:
         if data.flash_sale_id is not None and (misses := _misses(request)) is not None:

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 from dataclasses import asdict, dataclass
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, Protocol
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -71,24 +71,37 @@ class Placed:
     replayed: bool
 
 
+class Batch(Protocol):
+    """Writes orders that got a unit at the gate together (``commerce.flash_orders``)."""
+
+    async def place(self, rules: CommerceSettings, request: OrderRequest) -> Placed: ...
+
+
 async def do_place_order(
-    session: AsyncSession, rules: CommerceSettings, request: OrderRequest, gate: FlashGate | None = None
+    session: AsyncSession,
+    rules: CommerceSettings,
+    request: OrderRequest,
+    gate: FlashGate | None = None,
+    batch: Batch | None = None,
 ) -> Placed:
     """Raises IdempotencyInFlight, IdempotencyKeyReused, NotOnSale, CardNotOpen, SaleNotOpen,
     SoldOut, PurchaseLimitReached, CouponNotFound, CouponNotApplicable.
 
     With a ``gate`` (several nodes), a flash-sale attempt asks Redis first: only attempts
-    that got a unit there, and replays, reach the database."""
+    that got a unit there, and replays, reach the database; with a ``batch`` too, the ones
+    that got a unit are written together with the others arriving meanwhile."""
     if not 0 < request.quantity <= rules.max_quantity:
         raise BadRequest(f"Order 1 to {rules.max_quantity} units", max_quantity=rules.max_quantity)
     if gate is None or request.flash_sale_id is None:
-        return await _place(session, rules, request)
+        return await place_in(session, rules, request)
     sale_id = request.flash_sale_id
     token = await _through_gate(session, gate, request)
     if token is None:  # the gate knows this key: a replay, answered by the database
-        return await _place(session, rules, request)
+        return await place_in(session, rules, request)
+    if batch is not None:
+        return await _placed_in_batch(batch, gate, rules, request, token)
     try:
-        placed = await _place(session, rules, request)
+        placed = await place_in(session, rules, request)
     except SoldOut:
         await gate.drop(sale_id, token)
         raise
@@ -103,6 +116,29 @@ async def do_place_order(
             await gate.confirm(sale_id, token)
 
         defer(session, confirm)
+    return placed
+
+
+async def _placed_in_batch(
+    batch: Batch, gate: FlashGate, rules: CommerceSettings, request: OrderRequest, token: str
+) -> Placed:
+    """The batch commits the order itself, so the reservation is settled here. A caller that is
+    cancelled meanwhile leaves it pending: the batch may still write the order, and the gate's
+    reconciliation confirms or refunds it against the database."""
+    assert request.flash_sale_id is not None
+    sale_id = request.flash_sale_id
+    try:
+        placed = await batch.place(rules, request)
+    except SoldOut:
+        await gate.drop(sale_id, token)
+        raise
+    except Exception:
+        await gate.refund(sale_id, token)
+        raise
+    if placed.replayed:
+        await gate.refund(sale_id, token)
+    else:
+        await gate.confirm(sale_id, token)
     return placed
 
 
@@ -147,7 +183,8 @@ async def _through_gate(session: AsyncSession, gate: FlashGate, request: OrderRe
     return token
 
 
-async def _place(session: AsyncSession, rules: CommerceSettings, request: OrderRequest) -> Placed:
+async def place_in(session: AsyncSession, rules: CommerceSettings, request: OrderRequest) -> Placed:
+    """The order placed in ``session``'s transaction (no gate): how every order is placed alone."""
     digest = request.fingerprint()
     existing = await _by_key(session, request.user_id, request.key)
     if existing is not None:
@@ -164,8 +201,7 @@ async def _place(session: AsyncSession, rules: CommerceSettings, request: OrderR
         if existing is not None:
             return _replay(existing, digest)
         now = utcnow()
-        unit = sale.price_cents if sale else offer.price_cents
-        subtotal = unit * request.quantity
+        subtotal = (sale.price_cents if sale else offer.price_cents) * request.quantity
         discount = 0
         if request.coupon_id is not None:
             if sale is not None:
@@ -177,27 +213,17 @@ async def _place(session: AsyncSession, rules: CommerceSettings, request: OrderR
                 subtotal_cents=subtotal,
                 product_id=offer.sku.product_id,
             )
-        order = Order(
-            tenant_id=request.tenant_id,
-            user_id=request.user_id,
-            client_key=request.key,
-            request_hash=digest,
-            status="created",
-            product_id=offer.sku.product_id,
-            sku_id=request.sku_id,
-            quantity=request.quantity,
-            unit_price_cents=unit,
-            subtotal_cents=subtotal,
+        order = new_order(
+            request,
+            digest,
+            rules,
+            unit_cents=sale.price_cents if sale else offer.price_cents,
             discount_cents=discount,
-            total_cents=subtotal - discount,
+            product_id=offer.sku.product_id,
             live_price=bool(sale) or offer.live_price,
             show_id=show_id,
             room_id=sale.room_id if sale else await _room_of(session, show_id),
-            pin_id=request.pin_id,
-            flash_sale_id=sale.id if sale else None,
-            coupon_id=request.coupon_id,
-            expires_at=now + timedelta(seconds=rules.order_timeout_seconds),
-            created_at=now,
+            now=now,
         )
         session.add(order)
         await session.flush()
@@ -229,20 +255,59 @@ async def _place(session: AsyncSession, rules: CommerceSettings, request: OrderR
                 raise await _why_not(session, sale.id, now)
         elif not await stock.take_sku(session, request.sku_id, request.quantity):
             raise SoldOut()
-        emit(
-            session,
-            OrderPlaced(
-                order.tenant_id,
-                order.id,
-                order.user_id,
-                order.show_id,
-                order.room_id,
-                order.product_id,
-                order.flash_sale_id,
-                order.total_cents,
-            ),
-        )
+        emit(session, placed_event(order))
         return Placed(order, order_body(order), False)
+
+
+def new_order(
+    request: OrderRequest,
+    digest: str,
+    rules: CommerceSettings,
+    *,
+    unit_cents: int,
+    discount_cents: int,
+    product_id: int,
+    live_price: bool,
+    show_id: int | None,
+    room_id: int | None,
+    now: datetime,
+) -> Order:
+    subtotal = unit_cents * request.quantity
+    return Order(
+        tenant_id=request.tenant_id,
+        user_id=request.user_id,
+        client_key=request.key,
+        request_hash=digest,
+        status="created",
+        product_id=product_id,
+        sku_id=request.sku_id,
+        quantity=request.quantity,
+        unit_price_cents=unit_cents,
+        subtotal_cents=subtotal,
+        discount_cents=discount_cents,
+        total_cents=subtotal - discount_cents,
+        live_price=live_price,
+        show_id=show_id,
+        room_id=room_id,
+        pin_id=request.pin_id,
+        flash_sale_id=request.flash_sale_id,
+        coupon_id=request.coupon_id,
+        expires_at=now + timedelta(seconds=rules.order_timeout_seconds),
+        created_at=now,
+    )
+
+
+def placed_event(order: Order) -> OrderPlaced:
+    return OrderPlaced(
+        order.tenant_id,
+        order.id,
+        order.user_id,
+        order.show_id,
+        order.room_id,
+        order.product_id,
+        order.flash_sale_id,
+        order.total_cents,
+    )
 
 
 async def _by_key(session: AsyncSession, user_id: int, key: str) -> Order | None:

@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -63,6 +63,19 @@ async def schedule(
         .values(name=name, key=key, run_at=run_at, payload=dict(payload))
         .on_conflict_do_nothing(index_elements=["key"])
     )
+
+
+async def schedule_many(
+    session: AsyncSession, name: str, due: Sequence[tuple[str, datetime, Mapping[str, Any]]]
+) -> None:
+    """``schedule`` of several (key, run_at, payload) in one statement."""
+    rows = [
+        {"name": name, "key": key, "run_at": run_at, "payload": dict(payload)} for key, run_at, payload in due
+    ]
+    if rows:
+        await session.execute(
+            dialect_insert(session, Job).on_conflict_do_nothing(index_elements=["key"]), rows
+        )
 
 
 async def cancel(session: AsyncSession, key: str) -> None:
