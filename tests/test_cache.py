@@ -113,3 +113,23 @@ async def test_a_failed_load_reaches_its_callers_and_a_failed_refresh_keeps_the_
     assert await cache.get("room", source.load) == 1  # still old: the next refresh starts now
     await asyncio.sleep(0.01)
     assert await cache.get("room", source.load) == 3
+
+
+async def test_with_a_bound_the_key_loaded_longest_ago_goes_first() -> None:
+    clock = Clock()
+    cache: LoadingCache[str, int] = LoadingCache(5, clock=clock, max_entries=3)
+    source = Source()
+    for key in ("a", "b", "c"):
+        await cache.get(key, source.load)
+    clock.now = 6  # "a" is refreshed: loaded last now
+    await cache.get("a", source.load)
+    await asyncio.sleep(0.01)
+    for key in ("d", "e"):
+        await cache.get(key, source.load)
+    assert len(cache) == 3
+    assert [cache.peek(key) for key in ("a", "b", "c", "d", "e")] == [1, None, None, 1, 1]
+    calls = source.calls
+    for n in range(1000):  # a flood of new keys stays within the bound
+        await cache.get(f"flood-{n}", source.load)
+    assert len(cache) == 3
+    assert source.calls == calls + 1000

@@ -157,10 +157,12 @@ async def require_user(principal: Annotated[Principal, Depends(get_principal)]) 
 
 
 TOKEN_SECONDS = 10.0
+# Tokens are the callers' choice (a flood of made-up ones is cached as "nobody"): bounded.
+MOST_TOKENS = 50_000
 
 
 def principal_cache() -> LoadingCache[str, Principal | None]:
-    return LoadingCache(TOKEN_SECONDS)
+    return LoadingCache(TOKEN_SECONDS, max_entries=MOST_TOKENS)
 
 
 def forget_tokens(conn: HTTPConnection, session: AsyncSession, digests: list[str]) -> None:

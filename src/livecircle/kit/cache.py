@@ -8,7 +8,9 @@ queue behind each other; the lines wait seconds. Here:
 - a key older than ``ttl`` is still returned at once, while one background load
   replaces it;
 - ``forget`` drops a key for good: the next caller loads afresh, and a load that
-  began before the ``forget`` does not store its (possibly stale) result.
+  began before the ``forget`` does not store its (possibly stale) result;
+- with ``max_entries``, the key loaded longest ago goes when a new one would pass it: keys
+  that callers choose (API tokens, valid or not) cannot grow the cache without bound.
 """
 
 from __future__ import annotations
@@ -27,9 +29,12 @@ V = TypeVar("V")
 
 
 class LoadingCache(Generic[K, V]):
-    def __init__(self, ttl: float, *, clock: Callable[[], float] = time.monotonic) -> None:
+    def __init__(
+        self, ttl: float, *, clock: Callable[[], float] = time.monotonic, max_entries: int | None = None
+    ) -> None:
         self.ttl = ttl
         self.clock = clock
+        self.max_entries = max_entries
         self._values: dict[K, tuple[V, float]] = {}
         self._loading: dict[K, asyncio.Task[V]] = {}
 
@@ -68,7 +73,10 @@ class LoadingCache(Generic[K, V]):
     async def _load(self, key: K, load: Callable[[], Awaitable[V]]) -> V:
         value = await load()
         if self._loading.get(key) is asyncio.current_task():
+            self._values.pop(key, None)  # to the end: the order is the order of loading
             self._values[key] = (value, self.clock())
+            while self.max_entries is not None and len(self._values) > self.max_entries:
+                del self._values[next(iter(self._values))]
         return value
 
     def _finished(self, key: K, task: asyncio.Task[V]) -> None:
