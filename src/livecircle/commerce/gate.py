@@ -118,11 +118,18 @@ class FlashGate:
         self._lift = self.redis.register_script(_LIFT)
         self._return = self.redis.register_script(_RETURN)
         self.terms: dict[int, SaleTerms] = {}
+        self._loads: dict[int, asyncio.Lock] = {}
         self._waiting: list[tuple[list[str], list[Any], asyncio.Future[int]]] = []
         self._sender: asyncio.Task[None] | None = None
 
     async def close(self) -> None:
         await self.redis.aclose()
+
+    def loading(self, sale_id: int) -> asyncio.Lock:
+        """Held while this node loads what it must know of a sale (its terms, its gate in
+        Redis): when a sale opens, the first buyers all find it missing at once, and one load
+        serves them all instead of each doing its own."""
+        return self._loads.setdefault(sale_id, asyncio.Lock())
 
     @staticmethod
     def keys(sale_id: int) -> list[str]:

@@ -149,10 +149,13 @@ async def _through_gate(session: AsyncSession, gate: FlashGate, request: OrderRe
     assert request.flash_sale_id is not None
     terms = gate.terms.get(request.flash_sale_id)
     if terms is None:
-        sale = await flash.peek_sale(session, request.flash_sale_id)
-        terms = gate.terms[sale.id] = SaleTerms(
-            sale.id, sale.tenant_id, sale.sku_id, sale.starts_at, sale.ends_at, sale.per_user_limit
-        )
+        async with gate.loading(request.flash_sale_id):
+            terms = gate.terms.get(request.flash_sale_id)
+            if terms is None:
+                sale = await flash.peek_sale(session, request.flash_sale_id)
+                terms = gate.terms[sale.id] = SaleTerms(
+                    sale.id, sale.tenant_id, sale.sku_id, sale.starts_at, sale.ends_at, sale.per_user_limit
+                )
     if terms.tenant_id != request.tenant_id or terms.sku_id != request.sku_id:
         raise NotOnSale("The flash sale is for another SKU")
     if not terms.starts_at <= utcnow() < terms.ends_at:
@@ -170,8 +173,11 @@ async def _through_gate(session: AsyncSession, gate: FlashGate, request: OrderRe
 
     verdict = await ask()
     if verdict == gate_verdicts.NOT_LOADED:
-        await gate.load(session, await flash.peek_sale(session, terms.sale_id))
-        verdict = await ask()
+        async with gate.loading(terms.sale_id):
+            verdict = await ask()  # another buyer may have loaded it meanwhile
+            if verdict == gate_verdicts.NOT_LOADED:
+                await gate.load(session, await flash.peek_sale(session, terms.sale_id))
+                verdict = await ask()
     if verdict == gate_verdicts.SOLD_OUT:
         raise SoldOut()
     if verdict == gate_verdicts.OVER_LIMIT:
