@@ -11,8 +11,10 @@ from typing import Any
 import pytest
 from sqlalchemy import event
 
+from livecircle.commerce import orders
 from livecircle.commerce.errors import NotOnSale, PurchaseLimitReached, SoldOut
 from livecircle.commerce.flash_orders import FlashOrders
+from livecircle.commerce.gate import FlashGate
 from livecircle.commerce.orders import OrderRequest, Placed
 from livecircle.config import CommerceSettings
 from livecircle.kit.db import Database
@@ -122,4 +124,36 @@ async def test_a_batch_asking_more_than_is_left_is_placed_order_by_order(shop: d
     assert len(sold) == 5
     assert all(isinstance(a, SoldOut) for a in answers if not isinstance(a, Placed)), answers
     rush.seen += [a.order.id for a in sold]
+    assert await violations(db, rush) == []
+
+
+async def test_the_first_buyers_of_a_sale_load_its_gate_once(
+    shop: dict[str, Any], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    services.require("redis", services.have_redis(), "redis-server is not installed")
+    db, batch, tenant = shop["db"], shop["batch"], shop["tenant"]
+    rush = Rush(stock=32, limit=1, attempts=32)
+    await open_sale(db, tenant, rush)
+    users = await make_buyers(db, 32)
+    loads = [0]
+    real_load = FlashGate.load
+
+    async def counted(self: FlashGate, *args: Any) -> None:
+        loads[0] += 1
+        await real_load(self, *args)
+
+    monkeypatch.setattr(FlashGate, "load", counted)
+    with services.redis_server() as redis_url:
+        gate = FlashGate(redis_url)
+        try:
+
+            async def buy(user: int) -> Placed:
+                async with db.unit_of_work() as session:
+                    return await orders.do_place_order(session, RULES, ask(rush, tenant, user), gate, batch)
+
+            answers = await asyncio.gather(*(buy(user) for user in users))
+        finally:
+            await gate.close()
+    assert loads[0] == 1
+    rush.seen += [a.order.id for a in answers]
     assert await violations(db, rush) == []
