@@ -15,9 +15,19 @@ import orjson
 from sqlalchemy import JSON, Column, Table, bindparam, insert, text, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from livecircle.kit.db import dialect_insert_for
 
-async def insert_rows(conn: AsyncConnection, table: Table, rows: Sequence[Mapping[str, Any]]) -> None:
-    """Insert ``rows`` (each with the same keys); missing columns get their Python default."""
+
+async def insert_rows(
+    conn: AsyncConnection,
+    table: Table,
+    rows: Sequence[Mapping[str, Any]],
+    *,
+    skip_conflicts: Sequence[str] = (),
+) -> None:
+    """Insert ``rows`` (each with the same keys); missing columns get their Python default.
+    With ``skip_conflicts`` (the columns of a unique index), a row that would repeat one is
+    left out (``ON CONFLICT DO NOTHING``)."""
     if not rows:
         return
     given = list(rows[0])
@@ -27,7 +37,12 @@ async def insert_rows(conn: AsyncConnection, table: Table, rows: Sequence[Mappin
         if column.name not in given and column.default is not None
     }
     if conn.dialect.name != "postgresql":
-        await conn.execute(insert(table), [{**defaults, **row} for row in rows])
+        statement = insert(table)
+        if skip_conflicts:
+            statement = dialect_insert_for(conn.dialect.name, table).on_conflict_do_nothing(
+                index_elements=list(skip_conflicts)
+            )
+        await conn.execute(statement, [{**defaults, **row} for row in rows])
         return
     names = [*given, *defaults]
     arrays = {f"c{i}": _array(table.columns[name], rows, name, defaults) for i, name in enumerate(names)}
@@ -35,6 +50,10 @@ async def insert_rows(conn: AsyncConnection, table: Table, rows: Sequence[Mappin
     unnested = ", ".join(_unnest_arg(conn, table.columns[name], f"c{i}") for i, name in enumerate(names))
     # Identifiers come from the table's metadata (``table.columns[name]`` refuses others); values are bound.
     sql = f'INSERT INTO "{table.name}" ({columns}) SELECT * FROM unnest({unnested})'  # noqa: S608
+    if skip_conflicts:
+        sql += " ON CONFLICT ({}) DO NOTHING".format(
+            ", ".join(f'"{table.columns[c].name}"' for c in skip_conflicts)
+        )
     await conn.execute(text(sql), arrays)
 
 

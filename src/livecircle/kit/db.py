@@ -15,7 +15,7 @@ from contextlib import asynccontextmanager
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import DateTime, Engine, MetaData, event
+from sqlalchemy import DateTime, Engine, MetaData, Table, event
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Dialect
 from sqlalchemy.exc import DisconnectionError
@@ -157,7 +157,7 @@ def dialect_insert(session: AsyncSession, table: type[Any]) -> Any:
     return dialect_insert_for(session.get_bind().dialect.name, table)
 
 
-def dialect_insert_for(dialect: str, table: type[Any]) -> Any:
+def dialect_insert_for(dialect: str, table: type[Any] | Table) -> Any:
     return (postgresql.insert if dialect == "postgresql" else sqlite.insert)(table)
 
 

@@ -22,15 +22,16 @@ import uuid
 from collections import defaultdict
 from collections.abc import Awaitable, Callable, Iterable
 from datetime import datetime
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
-from sqlalchemy import JSON, BigInteger, Index, Integer, String
+from sqlalchemy import JSON, BigInteger, Index, Integer, String, Table
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Mapped, mapped_column
 
+from livecircle.kit import bulk
 from livecircle.kit.background import Periodic
 from livecircle.kit.clock import utcnow
-from livecircle.kit.db import Base, UtcDateTime, dialect_insert, one_sqlite_writer
+from livecircle.kit.db import Base, UtcDateTime, one_sqlite_writer
 from livecircle.kit.events import DomainEvent
 
 if TYPE_CHECKING:
@@ -40,7 +41,7 @@ log = logging.getLogger(__name__)
 
 Row = dict[str, Any]
 Translator = Callable[[AsyncSession, Any], Awaitable[list[Row]]]
-INSERT_CHUNK = 500
+INSERT_CHUNK = 5_000
 
 
 class AnalyticsEvent(Base):
@@ -117,15 +118,14 @@ class Tracker:
 
 
 async def insert_rows(session: AsyncSession, rows: Iterable[Row]) -> None:
-    """Insert ``rows``, skipping event ids already stored."""
+    """Insert ``rows``, skipping event ids already stored. On PostgreSQL each chunk is one
+    statement over column arrays (``kit.bulk``): a multi-row VALUES built per flush cost the
+    node ~100 ms of CPU per 700 rows, all at once (profiled in a flash-sale rush)."""
     batch = list(rows)
+    conn = await session.connection()
+    table = cast(Table, AnalyticsEvent.__table__)
     for start in range(0, len(batch), INSERT_CHUNK):
-        chunk = batch[start : start + INSERT_CHUNK]
-        await session.execute(
-            dialect_insert(session, AnalyticsEvent)
-            .values(chunk)
-            .on_conflict_do_nothing(index_elements=["event_id"])
-        )
+        await bulk.insert_rows(conn, table, batch[start : start + INSERT_CHUNK], skip_conflicts=["event_id"])
 
 
 class TrackBuffer:
