@@ -119,6 +119,7 @@ class FlashGate:
         self._return = self.redis.register_script(_RETURN)
         self.terms: dict[int, SaleTerms] = {}
         self._loads: dict[int, asyncio.Lock] = {}
+        self.loaded: dict[int, int] = {}  # sale → loads this node has done (see ``loading``)
         self._waiting: list[tuple[list[str], list[Any], asyncio.Future[int]]] = []
         self._sender: asyncio.Task[None] | None = None
 
@@ -128,7 +129,8 @@ class FlashGate:
     def loading(self, sale_id: int) -> asyncio.Lock:
         """Held while this node loads what it must know of a sale (its terms, its gate in
         Redis): when a sale opens, the first buyers all find it missing at once, and one load
-        serves them all instead of each doing its own."""
+        serves them all instead of each doing its own. A buyer told NOT_LOADED loads only if
+        ``loaded[sale]`` has not moved since it asked."""
         return self._loads.setdefault(sale_id, asyncio.Lock())
 
     @staticmethod
@@ -204,6 +206,7 @@ class FlashGate:
                 pipe.expire(key, TTL_SECONDS)
             pipe.sadd(ACTIVE, sale.id)
             await pipe.execute()
+        self.loaded[sale.id] = self.loaded.get(sale.id, 0) + 1
 
     async def reconcile(self, session: AsyncSession, *, older_than_s: float) -> dict[str, int]:
         """Settle reservations older than ``older_than_s`` against the database and lift gates

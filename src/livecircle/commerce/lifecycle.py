@@ -60,6 +60,18 @@ async def list_orders(
     return list((await session.scalars(query)).all())
 
 
+async def list_shop_orders(
+    session: AsyncSession, *, tenant_id: int, status: str | None = None, limit: int = 50
+) -> list[Order]:
+    """The shop's orders, newest first; with ``status``, only those in it (what operators
+    fulfil and refund)."""
+    query = select(Order).where(Order.tenant_id == tenant_id).order_by(Order.id.desc()).limit(limit)
+    query = query.where(not_held(Order.user_id))  # an erased buyer's orders: auditors only
+    if status is not None:
+        query = query.where(Order.status == status)
+    return list((await session.scalars(query)).all())
+
+
 async def transition(
     session: AsyncSession, order_id: int, leaving: tuple[str, ...], to: str, **stamps: Any
 ) -> bool:

@@ -130,7 +130,7 @@ async def shop_orders(
     limit: Annotated[int, Query(ge=1, le=200)] = 50,
 ) -> list[ShopOrderOut]:
     """The shop's orders, newest first (operators: to fulfil and refund), optionally in one status."""
-    rows = await orders.list_shop_orders(session, tenant_id=tenant_id, status=order_status, limit=limit)
+    rows = await lifecycle.list_shop_orders(session, tenant_id=tenant_id, status=order_status, limit=limit)
     return [ShopOrderOut.model_validate(o) for o in rows]
 
 

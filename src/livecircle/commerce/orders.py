@@ -43,7 +43,6 @@ from livecircle.kit.effects import defer
 from livecircle.kit.errors import BadRequest
 from livecircle.kit.events import emit
 from livecircle.live import service as live
-from livecircle.privacy.legal_hold import not_held
 
 
 @dataclass(frozen=True, slots=True)
@@ -96,7 +95,7 @@ async def do_place_order(
         return await place_in(session, rules, request)
     sale_id = request.flash_sale_id
     token = await _through_gate(session, gate, request)
-    if token is None:  # the gate knows this key: a replay, answered by the database
+    if token is None:  # a replay the gate knows, or no gate for now: the database answers
         return await place_in(session, rules, request)
     if batch is not None:
         return await _placed_in_batch(batch, gate, rules, request, token)
@@ -143,7 +142,8 @@ async def _placed_in_batch(
 
 
 async def _through_gate(session: AsyncSession, gate: FlashGate, request: OrderRequest) -> str | None:
-    """The reservation's token, or None for a key the gate has seen succeed. Raises what the
+    """The reservation's token, or None for a key the gate has seen succeed (or a gate that
+    could not be loaded: the database decides alone). Raises what the
     gate answers without the database: SoldOut, PurchaseLimitReached, IdempotencyInFlight,
     and NotOnSale / SaleNotOpen from the sale's cached terms."""
     assert request.flash_sale_id is not None
@@ -171,13 +171,15 @@ async def _through_gate(session: AsyncSession, gate: FlashGate, request: OrderRe
             token=token,
         )
 
+    loads = gate.loaded.get(terms.sale_id, 0)
     verdict = await ask()
     if verdict == gate_verdicts.NOT_LOADED:
         async with gate.loading(terms.sale_id):
-            verdict = await ask()  # another buyer may have loaded it meanwhile
-            if verdict == gate_verdicts.NOT_LOADED:
+            if gate.loaded.get(terms.sale_id, 0) == loads:  # nobody loaded it since we asked
                 await gate.load(session, await flash.peek_sale(session, terms.sale_id))
-                verdict = await ask()
+        verdict = await ask()
+    if verdict == gate_verdicts.NOT_LOADED:  # gone again (Redis restarted): the database decides
+        return None
     if verdict == gate_verdicts.SOLD_OUT:
         raise SoldOut()
     if verdict == gate_verdicts.OVER_LIMIT:
@@ -384,15 +386,3 @@ def order_body(order: Order) -> dict[str, Any]:
         "created_at": order.created_at.isoformat(),
         "expires_at": order.expires_at.isoformat(),
     }
-
-
-async def list_shop_orders(
-    session: AsyncSession, *, tenant_id: int, status: str | None = None, limit: int = 50
-) -> list[Order]:
-    """The shop's orders, newest first; with ``status``, only those in it (what operators
-    fulfil and refund)."""
-    query = select(Order).where(Order.tenant_id == tenant_id).order_by(Order.id.desc()).limit(limit)
-    query = query.where(not_held(Order.user_id))  # an erased buyer's orders: auditors only
-    if status is not None:
-        query = query.where(Order.status == status)
-    return list((await session.scalars(query)).all())

@@ -9,7 +9,7 @@ from fastapi import APIRouter, Form, Path, Query, Request
 from fastapi.responses import RedirectResponse, Response
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from livecircle.commerce import lifecycle, orders
+from livecircle.commerce import lifecycle
 from livecircle.commerce.errors import OrderNotFound
 from livecircle.economy.deps import operator_tenant
 from livecircle.identity.deps import CsrfChecked, CurrentPrincipal
@@ -90,7 +90,7 @@ async def _orders_page(
 ) -> Response:
     tenant_id = operator_tenant(principal, SHOP)
     wanted = status if status in ORDER_STATUSES else None
-    rows = await orders.list_shop_orders(session, tenant_id=tenant_id, status=wanted, limit=200)
+    rows = await lifecycle.list_shop_orders(session, tenant_id=tenant_id, status=wanted, limit=200)
     names = await product_names(session, tenant_id)
     context = {"done": None, "error": None, "error_order": None} | context
     page = {"orders": rows, "names": names, "status": wanted, "statuses": ORDER_STATUSES}
