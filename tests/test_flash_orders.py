@@ -6,17 +6,20 @@ from __future__ import annotations
 import asyncio
 import uuid
 from collections.abc import AsyncIterator, Iterator
+from datetime import timedelta
 from typing import Any
 
 import pytest
-from sqlalchemy import event
+from sqlalchemy import event, select
 
-from livecircle.commerce import orders
+from livecircle.commerce import orders, stock
 from livecircle.commerce.errors import NotOnSale, PurchaseLimitReached, SoldOut
 from livecircle.commerce.flash_orders import FlashOrders
 from livecircle.commerce.gate import FlashGate
+from livecircle.commerce.models import FlashSlot
 from livecircle.commerce.orders import OrderRequest, Placed
 from livecircle.config import CommerceSettings
+from livecircle.kit.clock import utcnow
 from livecircle.kit.db import Database
 from tests import services
 from tests.conftest import migrate
@@ -157,3 +160,30 @@ async def test_the_first_buyers_of_a_sale_load_its_gate_once(
     assert loads[0] == 1
     rush.seen += [a.order.id for a in answers]
     assert await violations(db, rush) == []
+
+
+async def test_many_units_come_from_several_slots_in_one_statement_or_none_do(shop: dict[str, Any]) -> None:
+    db, tenant = shop["db"], shop["tenant"]
+    rush = Rush(stock=10, limit=10, attempts=0)
+    await open_sale(db, tenant, rush)
+
+    async def slots() -> list[int]:
+        async with db.unit_of_work() as session:
+            found = await session.scalars(
+                select(FlashSlot.stock_left).where(FlashSlot.sale_id == rush.sale_id).order_by(FlashSlot.slot)
+            )
+            return list(found)
+
+    async def take(quantity: int, now: Any = None) -> bool:
+        async with db.unit_of_work() as session:
+            return await stock.take_flash_many(session, rush.sale_id, quantity, now or utcnow())
+
+    assert sum(await slots()) == 10
+    assert await take(7)
+    assert sum(await slots()) == 3
+    assert min(await slots()) >= 0
+    assert not await take(4)  # more than is left: nothing moves
+    assert sum(await slots()) == 3
+    assert not await take(1, utcnow() + timedelta(hours=1))  # the sale has ended by then
+    assert await take(3)
+    assert await slots() == [0] * len(await slots())

@@ -152,7 +152,7 @@ class FlashOrders:
                     if ticket.request.user_id not in held:
                         outcomes[ticket] = PurchaseLimitReached(limit=sale.per_user_limit)
                 wanted = sum(t.request.quantity for t in tickets)
-                if wanted and not await stock.take_flash(session, sale_id, wanted, now, sale.stock_left):
+                if wanted and not await stock.take_flash_many(session, sale_id, wanted, now):
                     raise StockShort()
                 placing += [(t, _order(t, sale, offers[t.request.sku_id], now)) for t in tickets]
             session.add_all([order for _, order in placing])

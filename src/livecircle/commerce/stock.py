@@ -19,7 +19,7 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any, cast
 
-from sqlalchemy import ColumnElement, CursorResult, Select, Update, exists, insert, select, update
+from sqlalchemy import ColumnElement, CursorResult, Select, Update, exists, insert, select, text, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from livecircle.commerce.models import FlashBuyer, FlashSale, FlashSlot, Sku
@@ -120,6 +120,38 @@ async def take_flash(
         if await _wait_for_slot(session, sale_id, random.choice(whole), quantity, now):
             return True
     return False
+
+
+# Many units from the sale's slots in one statement (PostgreSQL): every slot holding units is
+# locked in slot order, as ``_take_scattered`` and ``close_flash`` lock them, and each gives
+# what it holds until the quantity is reached; nothing changes unless the slots hold it all and
+# the sale is open. Table names come from the models; every value is bound.
+_TAKE_MANY = text(
+    f"""
+    WITH held AS (
+        SELECT slot, stock_left FROM {FlashSlot.__tablename__}
+        WHERE sale_id = :sale AND stock_left > 0 ORDER BY slot FOR UPDATE
+    ), plan AS (
+        SELECT slot, stock_left, sum(stock_left) OVER (ORDER BY slot) - stock_left AS before FROM held
+    )
+    UPDATE {FlashSlot.__tablename__} AS s
+    SET stock_left = s.stock_left - LEAST(p.stock_left, :quantity - p.before)
+    FROM plan AS p
+    WHERE s.sale_id = :sale AND s.slot = p.slot AND p.before < :quantity
+      AND (SELECT coalesce(sum(stock_left), 0) FROM held) >= :quantity
+      AND EXISTS (
+          SELECT 1 FROM {FlashSale.__tablename__} AS f
+          WHERE f.id = :sale AND f.closed_at IS NULL AND f.starts_at <= :now AND f.ends_at > :now
+      )
+    """  # noqa: S608
+)
+
+
+async def take_flash_many(session: AsyncSession, sale_id: int, quantity: int, now: datetime) -> bool:
+    """``quantity`` units of an open sale from as many slots as it takes, in one round trip
+    (PostgreSQL; a batch of orders), or nothing."""
+    result = await session.execute(_TAKE_MANY, {"sale": sale_id, "quantity": quantity, "now": now})
+    return cast(CursorResult[Any], result).rowcount > 0
 
 
 async def _wait_for_slot(
