@@ -66,3 +66,20 @@ async def test_a_connection_used_moments_ago_is_not_pinged(pg_url: str) -> None:
         assert pings[0] == 0
     finally:
         await database.dispose()
+
+
+async def test_warming_opens_the_pools_steady_connections_before_any_request(pg_url: str) -> None:
+    database = Database(pg_url)
+    try:
+        pool: Any = database.engine.pool
+        assert pool.checkedin() == 0
+        assert pool.overflow() == -pool.size()  # none opened yet
+        assert await database.warm() == pool.size()
+        assert pool.checkedin() == pool.size()
+        assert pool.overflow() == 0
+        for _ in range(3):
+            await backend_pid(database)
+        assert pool.overflow() == 0  # served from the warm pool: no connection opened since
+        assert pool.checkedin() == pool.size()
+    finally:
+        await database.dispose()

@@ -215,6 +215,7 @@ async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
     settings: Settings = app.state.settings
     settings.media_dir.mkdir(parents=True, exist_ok=True)
     db = Database(settings.db_url)
+    await db.warm()
     install_tracking(db)
     hub = _make_hub(settings)
     engine = ChatEngine(db, hub, settings, node_id=await _node_id(settings))

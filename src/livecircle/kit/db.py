@@ -135,6 +135,18 @@ class Database:
                 raise
             await self.release(session)
 
+    async def warm(self) -> int:
+        """Open the pool's steady number of connections now (PostgreSQL): a fresh node's first
+        burst of requests otherwise opens them one by one while it serves (profiled: the first
+        64 buyers of a rush waited ~100 ms behind 32 connection set-ups). Returns how many."""
+        if self.engine.dialect.name != "postgresql":
+            return 0
+        pool: Any = self.engine.pool
+        opened = [self.engine.connect() for _ in range(pool.size())]
+        await asyncio.gather(*(conn.start() for conn in opened))
+        await asyncio.gather(*(conn.close() for conn in opened))
+        return len(opened)
+
     @asynccontextmanager
     async def autocommit(self) -> AsyncIterator[AsyncConnection]:
         """A connection outside any transaction, for one read on a hot path: no ORM session and
