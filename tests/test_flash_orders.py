@@ -12,11 +12,11 @@ from typing import Any
 import pytest
 from sqlalchemy import event, select
 
-from livecircle.commerce import orders, stock
-from livecircle.commerce.errors import NotOnSale, PurchaseLimitReached, SoldOut
+from livecircle.commerce import flash, orders, stock
+from livecircle.commerce.errors import NotOnSale, PurchaseLimitReached, SaleNotOpen, SoldOut
 from livecircle.commerce.flash_orders import FlashOrders
 from livecircle.commerce.gate import FlashGate
-from livecircle.commerce.models import FlashSlot
+from livecircle.commerce.models import FlashSlot, Order, Sku
 from livecircle.commerce.orders import OrderRequest, Placed
 from livecircle.config import CommerceSettings
 from livecircle.kit.clock import utcnow
@@ -187,3 +187,20 @@ async def test_many_units_come_from_several_slots_in_one_statement_or_none_do(sh
     assert not await take(1, utcnow() + timedelta(hours=1))  # the sale has ended by then
     assert await take(3)
     assert await slots() == [0] * len(await slots())
+
+
+async def test_a_sale_closed_since_the_batch_read_it_sells_nothing_more(shop: dict[str, Any]) -> None:
+    db, batch, tenant = shop["db"], shop["batch"], shop["tenant"]
+    rush = Rush(stock=10, limit=1, attempts=1)
+    await open_sale(db, tenant, rush)
+    first, late = await make_buyers(db, 2)
+    placed = await batch.place(RULES, ask(rush, tenant, first))  # the batch has read the sale now
+    async with db.unit_of_work() as session:
+        await flash.do_close_sale(session, rush.sale_id)
+    with pytest.raises(SaleNotOpen):
+        await batch.place(RULES, ask(rush, tenant, late))
+    async with db.unit_of_work() as session:
+        sold = list(await session.scalars(select(Order.id).where(Order.flash_sale_id == rush.sale_id)))
+        sku_stock = await session.scalar(select(Sku.stock).where(Sku.id == rush.sku_id))
+    assert sold == [placed.order.id]
+    assert sku_stock == 9  # the close gave the rest back to the SKU, none went to the late buyer

@@ -21,9 +21,11 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import time
 from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import select, tuple_
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -43,6 +45,7 @@ from livecircle.kit.events import emit
 log = logging.getLogger(__name__)
 
 MAX_BATCH = 128
+TERMS_SECONDS = 1.0
 
 
 @dataclass(eq=False)
@@ -71,6 +74,10 @@ class FlashOrders:
         self.loop = asyncio.get_running_loop()
         self._queue: list[Ticket] = []
         self._drainer: asyncio.Task[None] | None = None
+        # What consecutive batches of a rush read alike, kept briefly: each read is a round trip
+        # that waits its turn on a busy node, and the batch's buyers wait for all of them.
+        self._sales: dict[int, tuple[float, FlashSale]] = {}
+        self._offers: dict[tuple[int, int], tuple[float, Offer]] = {}
 
     async def close(self) -> None:
         await self.db.dispose()
@@ -114,6 +121,26 @@ class FlashOrders:
             else:
                 _answer(ticket, placed)
 
+    async def _sale(self, session: AsyncSession, sale_id: int) -> FlashSale:
+        """The sale as read at most ``TERMS_SECONDS`` ago. Its close and its window are still
+        the stock statement's to check: a batch for a sale closed since takes nothing, and its
+        orders are placed alone, which answers why."""
+        kept = self._sales.get(sale_id)
+        if kept is None or time.monotonic() - kept[0] > TERMS_SECONDS:
+            _forget_old(self._sales)
+            kept = self._sales[sale_id] = (time.monotonic(), await flash.peek_sale(session, sale_id))
+        return kept[1]
+
+    async def _offer(self, session: AsyncSession, tenant_id: int, sku_id: int) -> Offer:
+        """The SKU's offer as read at most ``TERMS_SECONDS`` ago (a product disabled meanwhile
+        still sells for that long). Raises NotOnSale."""
+        kept = self._offers.get((tenant_id, sku_id))
+        if kept is None or time.monotonic() - kept[0] > TERMS_SECONDS:
+            offer = await catalog.offer_for(session, tenant_id=tenant_id, sku_id=sku_id, show_id=None)
+            _forget_old(self._offers)
+            kept = self._offers[(tenant_id, sku_id)] = (time.monotonic(), offer)
+        return kept[1]
+
     async def _write(self, batch: list[Ticket]) -> tuple[list[Ticket], dict[Ticket, Placed | AppError]]:
         """Writes what it can decide in bulk; returns the tickets to place alone and the
         outcomes of the others (valid once this returns: the transaction has committed)."""
@@ -122,16 +149,14 @@ class FlashOrders:
             now = utcnow()
             taken = await _keys_taken(session, batch)
             sales = {
-                sale_id: await flash.peek_sale(session, sale_id)
+                sale_id: await self._sale(session, sale_id)
                 for sale_id in {t.request.flash_sale_id for t in batch if t.request.flash_sale_id is not None}
             }
             alone, go = _sort(batch, taken, sales, now)
             offers: dict[int, Offer] = {}
             for sku_id, tenant_id in {(t.request.sku_id, t.request.tenant_id) for t in go}:
                 with contextlib.suppress(AppError):  # not on sale: those orders hear why alone
-                    offers[sku_id] = await catalog.offer_for(
-                        session, tenant_id=tenant_id, sku_id=sku_id, show_id=None
-                    )
+                    offers[sku_id] = await self._offer(session, tenant_id, sku_id)
             alone += [t for t in go if t.request.sku_id not in offers]
             go = [t for t in go if t.request.sku_id in offers]
             by_sale: dict[int, list[Ticket]] = defaultdict(list)
@@ -218,6 +243,13 @@ def _order(ticket: Ticket, sale: FlashSale, offer: Offer, now: datetime) -> Orde
         room_id=sale.room_id,
         now=now,
     )
+
+
+def _forget_old(kept: dict[Any, tuple[float, Any]]) -> None:
+    """Drop what is past ``TERMS_SECONDS`` (a node sees many sales over its life)."""
+    now = time.monotonic()
+    for key in [key for key, (at, _) in kept.items() if now - at > TERMS_SECONDS]:
+        del kept[key]
 
 
 def _answer(ticket: Ticket, outcome: Placed | BaseException) -> None:
