@@ -87,6 +87,16 @@ def db_url(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFact
         yield url
 
 
+@pytest.fixture(scope="module")
+def pg_url() -> Iterator[str]:
+    """A migrated PostgreSQL of the module's own, for tests of behaviour only PostgreSQL has
+    (concurrent commits, dropped connections, the batch writers)."""
+    services.require("postgresql", services.have_postgres(), "PostgreSQL server binaries not found")
+    with services.postgres_server() as url:
+        migrate(url)
+        yield url
+
+
 def migrate(url: str) -> None:
     config = Config()
     config.set_main_option("script_location", str(ROOT / "migrations"))

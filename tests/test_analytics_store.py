@@ -6,7 +6,7 @@ copied once are not read again."""
 from __future__ import annotations
 
 import uuid
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -16,8 +16,6 @@ from livecircle.analytics.store import EventStore, connect, load_rows, rebuild_r
 from livecircle.identity import service as identity_service
 from livecircle.kit.db import Database
 from livecircle.kit.tracking import event_row, insert_rows
-from tests import services
-from tests.conftest import migrate
 
 DAY = datetime(2026, 11, 1, 23, 59)
 
@@ -54,14 +52,6 @@ def test_loads_skip_rows_held_and_keep_the_daily_rollup_exact() -> None:
     assert {day.day for _, day, *_ in kept} == {1, 2}
     rebuild_rollups(con)
     assert con.execute("SELECT * FROM rollup_daily ORDER BY ALL").fetchall() == expected
-
-
-@pytest.fixture(scope="module")
-def pg_url() -> Iterator[str]:
-    services.require("postgresql", services.have_postgres(), "PostgreSQL server binaries not found")
-    with services.postgres_server() as url:
-        migrate(url)
-        yield url
 
 
 @pytest.fixture

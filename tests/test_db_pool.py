@@ -3,7 +3,6 @@ meanwhile is replaced before a request uses it, and one given back moments ago c
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -11,14 +10,6 @@ from sqlalchemy import text
 
 from livecircle.kit import db as kit_db
 from livecircle.kit.db import Database
-from tests import services
-
-
-@pytest.fixture(scope="module")
-def pg_url() -> Iterator[str]:
-    services.require("postgresql", services.have_postgres(), "PostgreSQL server binaries not found")
-    with services.postgres_server() as url:
-        yield url
 
 
 def count_pings(database: Database) -> list[int]:

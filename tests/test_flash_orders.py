@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import uuid
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 from datetime import timedelta
 from typing import Any
 
@@ -22,18 +22,9 @@ from livecircle.config import CommerceSettings
 from livecircle.kit.clock import utcnow
 from livecircle.kit.db import Database
 from tests import services
-from tests.conftest import migrate
 from tests.flashsale_crowd import Rush, make_buyers, open_sale, tenant_id, violations
 
 RULES = CommerceSettings()
-
-
-@pytest.fixture(scope="module")
-def pg_url() -> Iterator[str]:
-    services.require("postgresql", services.have_postgres(), "PostgreSQL server binaries not found")
-    with services.postgres_server() as url:
-        migrate(url)
-        yield url
 
 
 @pytest.fixture
