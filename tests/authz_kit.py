@@ -32,6 +32,7 @@ from livecircle.identity.schemas import Role
 from livecircle.kit.clock import utcnow
 from livecircle.kit.db import Base
 from tests.conftest import Account, RunningServer, make_account, make_room
+from tests.room_kit import settle_chat
 
 Ids = dict[str, int | str]
 # A shipping address only the winner, the room's staff and nobody else may ever read back.
@@ -421,7 +422,9 @@ VOLATILE_COLUMNS = {"live_show": {"peak_viewers": "viewers joining a public room
 
 
 async def snapshot(server: RunningServer) -> dict[str, list[tuple[str, ...]]]:
-    """Every row of every table outside ``VOLATILE``, as text, in a stable order."""
+    """Every row of every table outside ``VOLATILE``, as text, in a stable order, once the chat
+    lines sent so far are stored and paid (their points are not a change made by the caller)."""
+    await settle_chat(server)
     rows: dict[str, list[tuple[str, ...]]] = {}
     async with server.db.engine.connect() as conn:
         for table in Base.metadata.sorted_tables:

@@ -9,6 +9,7 @@ changes, so their further lines cost no database work.
 
 from __future__ import annotations
 
+import asyncio
 from datetime import date
 from typing import Any
 
@@ -31,6 +32,7 @@ class ChatEarnings:
         self.paid = 0
         self._capped: set[tuple[int, int]] = set()  # (tenant, user) at today's cap
         self._day: date | None = None
+        self._lock = asyncio.Lock()  # a flush returns only once the lines it found are paid
         self._loop = Periodic("chat-earnings", interval, self.flush, final=self.flush)
 
     def start(self) -> None:
@@ -50,18 +52,19 @@ class ChatEarnings:
             del self.pending[: len(self.pending) - self.max_pending]
 
     async def flush(self) -> None:
-        """Pay every pending line now."""
+        """Pay every pending line now, after any flush already paying (the timer's or a caller's)."""
         rules = self.settings.economy
-        if RULE not in rules.points.earn:
-            self.pending.clear()
-            return
-        lines, self.pending = self.pending, []
-        for done, row in enumerate(lines):
-            try:
-                await self._pay(rules, row)
-            except Exception:
-                self.pending[:0] = lines[done:]  # kept for the next flush (the key stops a double pay)
-                raise
+        async with self._lock:
+            if RULE not in rules.points.earn:
+                self.pending.clear()
+                return
+            lines, self.pending = self.pending, []
+            for done, row in enumerate(lines):
+                try:
+                    await self._pay(rules, row)
+                except Exception:
+                    self.pending[:0] = lines[done:]  # kept for the next flush (the key stops a double pay)
+                    raise
 
     async def _pay(self, rules: EconomySettings, row: dict[str, Any]) -> None:
         """One line's points, counted in the UTC day the line was sent."""
