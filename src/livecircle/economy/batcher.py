@@ -32,7 +32,7 @@ from livecircle.kit.db import make_engine, sqlite_writer
 from livecircle.kit.errors import AppError
 
 MAX_BATCH = 256
-DEPTH = {"postgresql": 4}  # batches in flight by dialect; 1 elsewhere
+DEPTH = {"postgresql": 2}  # batches in flight by dialect; 1 elsewhere
 
 # A plan cached while the ledger's tables were small kept scanning them whole as they grew
 # (a replay check took ~10 ms at 10,000 transfers); a batch's few statements are cheap to plan.

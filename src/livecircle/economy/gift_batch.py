@@ -76,16 +76,18 @@ async def write_batch(conn: AsyncConnection, batch: list[Job], known: Known, *, 
     return seen
 
 
+_TRY_LOCKS = text(
+    "SELECT k, pg_try_advisory_xact_lock(hashtextextended(k, 0)) FROM unnest(CAST(:keys AS text[])) AS k"
+)
+_DRAW_IDS = text(
+    "SELECT nextval(pg_get_serial_sequence('economy_transfer', 'id')) FROM generate_series(1, :n)"
+)
+
+
 async def _lock_keys(conn: AsyncConnection, jobs: list[Job]) -> list[Job]:
     """PostgreSQL: the advisory lock ``ledger.post`` takes, for every key at once."""
     names = [ledger.lock_name(*job.claim) for job in jobs]
-    rows = await conn.execute(
-        text(
-            "SELECT k, pg_try_advisory_xact_lock(hashtextextended(k, 0)) "
-            "FROM unnest(CAST(:keys AS text[])) AS k"
-        ),
-        {"keys": names},
-    )
+    rows = await conn.execute(_TRY_LOCKS, {"keys": names})
     locked = {row[0]: row[1] for row in rows}
     open_jobs = []
     for job, name in zip(jobs, names, strict=True):
@@ -376,12 +378,7 @@ async def _new_transfer_ids(conn: AsyncConnection, count: int) -> list[int]:
     transaction already holds the database's only write lock (the spending
     rows were written), so the ids after the largest are free."""
     if conn.dialect.name == "postgresql":
-        drawn = await conn.scalars(
-            text(
-                "SELECT nextval(pg_get_serial_sequence('economy_transfer', 'id')) FROM generate_series(1, :n)"
-            ),
-            {"n": count},
-        )
+        drawn = await conn.scalars(_DRAW_IDS, {"n": count})
         return sorted(drawn.all())
     last = await conn.scalar(select(func.coalesce(func.max(TRANSFERS.c.id), 0)))
     return list(range(int(last or 0) + 1, int(last or 0) + 1 + count))

@@ -12,10 +12,13 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 import orjson
-from sqlalchemy import JSON, Column, Table, bindparam, insert, text, update
+from sqlalchemy import JSON, Column, Table, TextClause, bindparam, insert, text, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from livecircle.kit.db import dialect_insert_for
+
+# PostgreSQL statements by (kind, table, columns, key columns): built once (a few dozen shapes).
+_statements: dict[tuple[str, Table, tuple[str, ...], tuple[str, ...]], TextClause] = {}
 
 
 async def insert_rows(
@@ -44,17 +47,20 @@ async def insert_rows(
             )
         await conn.execute(statement, [{**defaults, **row} for row in rows])
         return
-    names = [*given, *defaults]
+    names = (*given, *defaults)
     arrays = {f"c{i}": _array(table.columns[name], rows, name, defaults) for i, name in enumerate(names)}
-    columns = ", ".join(f'"{name}"' for name in names)
-    unnested = ", ".join(_unnest_arg(conn, table.columns[name], f"c{i}") for i, name in enumerate(names))
-    # Identifiers come from the table's metadata (``table.columns[name]`` refuses others); values are bound.
-    sql = f'INSERT INTO "{table.name}" ({columns}) SELECT * FROM unnest({unnested})'  # noqa: S608
-    if skip_conflicts:
-        sql += " ON CONFLICT ({}) DO NOTHING".format(
-            ", ".join(f'"{table.columns[c].name}"' for c in skip_conflicts)
-        )
-    await conn.execute(text(sql), arrays)
+    key = ("insert", table, names, tuple(skip_conflicts))
+    if (prepared := _statements.get(key)) is None:
+        columns = ", ".join(f'"{name}"' for name in names)
+        unnested = ", ".join(_unnest_arg(conn, table.columns[name], f"c{i}") for i, name in enumerate(names))
+        # Identifiers come from the table's metadata (``table.columns[name]`` refuses others).
+        sql = f'INSERT INTO "{table.name}" ({columns}) SELECT * FROM unnest({unnested})'  # noqa: S608
+        if skip_conflicts:
+            sql += " ON CONFLICT ({}) DO NOTHING".format(
+                ", ".join(f'"{table.columns[c].name}"' for c in skip_conflicts)
+            )
+        prepared = _statements[key] = text(sql)
+    await conn.execute(prepared, arrays)
 
 
 async def update_rows(
@@ -75,15 +81,18 @@ async def update_rows(
         )
         return
     arrays = {f"c{i}": _array(table.columns[name], rows, name, {}) for i, name in enumerate(names)}
-    unnested = ", ".join(_unnest_arg(conn, table.columns[name], f"c{i}") for i, name in enumerate(names))
-    assignments = ", ".join(f'"{name}" = v."{name}"' for name in values)
-    matches = " AND ".join(f't."{key}" = v."{key}"' for key in keys)
-    aliases = ", ".join(f'"{name}"' for name in names)
-    sql = (
-        f'UPDATE "{table.name}" AS t SET {assignments} '  # noqa: S608 - identifiers from the metadata
-        f"FROM unnest({unnested}) AS v({aliases}) WHERE {matches}"
-    )
-    await conn.execute(text(sql), arrays)
+    cache_key = ("update", table, tuple(names), tuple(keys))
+    if (prepared := _statements.get(cache_key)) is None:
+        unnested = ", ".join(_unnest_arg(conn, table.columns[name], f"c{i}") for i, name in enumerate(names))
+        assignments = ", ".join(f'"{name}" = v."{name}"' for name in values)
+        matches = " AND ".join(f't."{key}" = v."{key}"' for key in keys)
+        aliases = ", ".join(f'"{name}"' for name in names)
+        sql = (
+            f'UPDATE "{table.name}" AS t SET {assignments} '  # noqa: S608 - identifiers from the metadata
+            f"FROM unnest({unnested}) AS v({aliases}) WHERE {matches}"
+        )
+        prepared = _statements[cache_key] = text(sql)
+    await conn.execute(prepared, arrays)
 
 
 def _default(column: Column[Any]) -> Any:
