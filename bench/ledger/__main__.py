@@ -29,6 +29,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import gc
 import json
 import os
 import platform
@@ -191,6 +192,7 @@ async def run_all(names: list[str], params: Params) -> dict[str, dict[str, Any]]
     results: dict[str, dict[str, Any]] = {}
     async with cancelled_by_signals():
         for name in names:
+            gc.collect()  # what the previous database's run left is not this one's to collect
             try:
                 results[name] = await RUNNERS[name](params)
             except Exception as exc:  # one failing database still leaves the other's figures
