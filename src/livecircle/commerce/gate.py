@@ -22,6 +22,7 @@ from datetime import datetime
 from typing import Any
 
 from redis.asyncio import Redis
+from redis.commands.core import AsyncScript
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -120,7 +121,7 @@ class FlashGate:
         self.terms: dict[int, SaleTerms] = {}
         self._loads: dict[int, asyncio.Lock] = {}
         self.loaded: dict[int, int] = {}  # sale → loads this node has done (see ``loading``)
-        self._waiting: list[tuple[list[str], list[Any], asyncio.Future[int]]] = []
+        self._waiting: list[tuple[AsyncScript, list[str], list[Any], asyncio.Future[Any]]] = []
         self._sender: asyncio.Task[None] | None = None
 
     async def close(self) -> None:
@@ -143,15 +144,18 @@ class FlashGate:
         return f"{user_id}:{key}"
 
     async def take(self, sale_id: int, *, user_id: int, quantity: int, limit: int, token: str) -> int:
-        """One decision. Decisions asked for while others travel go to Redis together in one
-        pipeline (each script still runs atomically, in order): a rush costs a round trip
-        per batch, not per buyer."""
-        decided: asyncio.Future[int] = asyncio.get_running_loop().create_future()
+        """One decision (see ``_call``: a rush costs a round trip per batch, not per buyer)."""
         args = [quantity, user_id, limit, token, int(time.time() * 1000)]
-        self._waiting.append((self.keys(sale_id), args, decided))
+        return int(await self._call(self._take, self.keys(sale_id), args))
+
+    async def _call(self, script: AsyncScript, keys: list[str], args: list[Any]) -> Any:
+        """Run ``script``. Calls made while others travel go to Redis together in one pipeline
+        (each script still runs atomically, in the order asked)."""
+        done: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
+        self._waiting.append((script, keys, args, done))
         if self._sender is None:
             self._sender = asyncio.create_task(self._send())
-        return await decided
+        return await done
 
     async def _send(self) -> None:
         try:
@@ -159,29 +163,29 @@ class FlashGate:
                 batch, self._waiting = self._waiting, []
                 try:
                     async with self.redis.pipeline(transaction=False) as pipe:
-                        for keys, args, _ in batch:
-                            await self._take(keys=keys, args=args, client=pipe)
+                        for script, keys, args, _ in batch:
+                            await script(keys=keys, args=args, client=pipe)
                         results = await pipe.execute(raise_on_error=False)
                 except Exception as exc:  # the connection failed: every waiter hears it
                     results = [exc] * len(batch)
-                for (_, _, decided), result in zip(batch, results, strict=True):
-                    if decided.done():
+                for (_, _, _, done), result in zip(batch, results, strict=True):
+                    if done.done():
                         continue
                     if isinstance(result, Exception):
-                        decided.set_exception(result)
+                        done.set_exception(result)
                     else:
-                        decided.set_result(int(result))
+                        done.set_result(result)
         finally:
             self._sender = None
 
     async def confirm(self, sale_id: int, token: str) -> None:
-        await self._settle(keys=self.keys(sale_id), args=[token, "confirm"])
+        await self._call(self._settle, self.keys(sale_id), [token, "confirm"])
 
     async def refund(self, sale_id: int, token: str) -> bool:
-        return bool(await self._settle(keys=self.keys(sale_id), args=[token, "refund"]))
+        return bool(await self._call(self._settle, self.keys(sale_id), [token, "refund"]))
 
     async def drop(self, sale_id: int, token: str) -> None:
-        await self._settle(keys=self.keys(sale_id), args=[token, "drop"])
+        await self._call(self._settle, self.keys(sale_id), [token, "drop"])
 
     async def give_back(self, sale_id: int, *, user_id: int, quantity: int) -> None:
         await self._return(keys=self.keys(sale_id)[:2], args=[user_id, quantity])
