@@ -104,3 +104,22 @@ async def test_the_batcher_plans_its_statements_for_each_batch(pg_url: str) -> N
     finally:
         await close_batcher(db.engine)
         await db.dispose()
+
+
+async def test_a_send_right_after_a_batch_finished_is_written(
+    server: RunningServer, client: Any, payers: list[Account]
+) -> None:
+    """The caller of the last send resumes before the finished batch's task is forgotten: a send
+    made at once must still start a batch of its own."""
+    host = await make_account(server, role=Role.HOST, consents=())
+    tenant_id = await _tenant_id(server, host)
+    heart = await gift_id(client, host, "小心心")
+    payer = payers[0]
+    async with server.db.unit_of_work() as session:
+        for _ in range(3):
+            gift = GiftSend(tenant_id, payer.user_id, host.user_id, heart, 1, str(uuid.uuid4()))
+            async with asyncio.timeout(10):  # not wait_for: its extra task would hide the race
+                posted = await service.do_send_gift(session, server.settings.economy, gift)
+            assert not posted.replayed
+    wallet = await client.get("/api/v1/wallet", headers=payer.headers)
+    assert wallet.json()["coins"] == 0

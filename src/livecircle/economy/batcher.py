@@ -75,10 +75,11 @@ class GiftBatcher:
             ledger.in_flight.discard(claim)
 
     def _wake(self) -> None:
+        # A drainer's last caller resumes before the drainer's task is seen done by anyone, and
+        # may send again at once: only the drainers still running count.
+        self._drainers = {drainer for drainer in self._drainers if not drainer.done()}
         if self._queue and len(self._drainers) < self.depth:
-            drainer = self.loop.create_task(self._drain())
-            self._drainers.add(drainer)
-            drainer.add_done_callback(self._drainers.discard)
+            self._drainers.add(self.loop.create_task(self._drain()))
 
     def _take(self) -> tuple[list[Job], set[Payer]]:
         """The next batch, in arrival order: up to ``MAX_BATCH`` sends whose payers are in no
