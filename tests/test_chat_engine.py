@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import time
 from collections.abc import Callable
 from typing import Any
 
@@ -13,6 +14,7 @@ import websockets
 from websockets.asyncio.client import ClientConnection
 
 from livecircle.identity.schemas import Role
+from livecircle.kit.snowflake import EPOCH_MS, NODE_BITS, SEQUENCE_BITS
 from livecircle.live.models import Show
 from tests.conftest import Account, RunningServer, make_account, make_room
 from tests.room_kit import Event, events_for, go_live, sock, wait_for
@@ -253,7 +255,7 @@ async def test_mentions_replies_pins_and_badges(
         sock(server, room["id"], other_viewer) as b,
     ):
         question = await say(b, "请问有红色吗 😀")
-        assert question["badge"] is None
+        assert "badge" not in question  # no badge: left out on the wire
         answer_text = "@观众乙 有的，3号链接"
         await send(h, op="chat", text=answer_text, reply_to=question["id"])
         answer = await wait_for(a, is_chat(answer_text))
@@ -275,6 +277,22 @@ async def test_mentions_replies_pins_and_badges(
     async with sock(server, room["id"], viewer) as a:
         await send(a, op="chat", text="回复不存在的消息", reply_to=12345)
         assert (await wait_for(a, lambda e: e["type"] == "error"))["code"] == "message_not_found"
+
+
+async def test_a_line_on_the_wire_carries_only_what_the_client_cannot_derive(
+    server: RunningServer, client: httpx.AsyncClient, room: dict[str, Any], viewer: Account
+) -> None:
+    """Every viewer receives every line: the room, show and time (in the time-ordered id) and the
+    empty optional fields stay off the wire; the stored line keeps them all."""
+    async with sock(server, room["id"], viewer) as ws:
+        before = time.time()
+        line = await say(ws, "这件有几个颜色")
+    assert set(line) == {"type", "id", "user_id", "display_name", "text", "eid"}
+    sent_at = ((line["id"] >> (NODE_BITS + SEQUENCE_BITS)) + EPOCH_MS) / 1000
+    assert before - 1 <= sent_at <= time.time() + 1
+    recent = (await client.get(f"/api/v1/rooms/{room['id']}/chat", headers=viewer.headers)).json()
+    stored = next(m for m in recent if m["id"] == line["id"])
+    assert {"room_id", "created_at", "kind", "mentions", "badge"} <= set(stored)
 
 
 async def test_keyword_auto_reply_with_cooldown(

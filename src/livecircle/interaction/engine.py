@@ -12,6 +12,7 @@ from livecircle.interaction.earnings import ChatEarnings
 from livecircle.interaction.gifts import Combos
 from livecircle.interaction.likes import LikeCounter
 from livecircle.interaction.pipeline import ChatPipeline
+from livecircle.interaction.schemas import chat_on_the_wire
 from livecircle.interaction.writer import ChatWriter
 from livecircle.kit.db import Database
 from livecircle.kit.snowflake import IdMaker
@@ -37,6 +38,7 @@ class ChatEngine:
             IdMaker(settings.chat.node_id if node_id is None else node_id),
         )
         hub.event_listeners.append(self.pipeline.observe)
+        hub.wire_forms["chat"] = chat_on_the_wire
         self.combos = Combos(settings.economy.combo_seconds)
 
     def start(self) -> None:

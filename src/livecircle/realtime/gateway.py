@@ -131,7 +131,8 @@ class Gateway:
         finally:
             backlog, conn.backlog = conn.backlog or [], None
         hello["resumed"] = missed is not None
-        conn.offer(encode_frame([hello, *merge_missed(missed, backlog, last_event_id)]))
+        missed_and_held = merge_missed(missed, backlog, last_event_id)
+        conn.offer(encode_frame([hello, *map(self.hub.on_the_wire, missed_and_held)]))
 
     async def _read_loop(self, conn: Connection) -> None:
         with contextlib.suppress(WebSocketDisconnect):

@@ -160,6 +160,9 @@ class Hub:
         self.leave_listeners: list[Callable[[Connection], None]] = []
         # Called with every event of a watched channel, from every node (domains keep caches fresh).
         self.event_listeners: list[Callable[[str, Event], None]] = []
+        # By event type, the form an event takes on the wire: a domain leaves out what clients
+        # can derive (a room of 10,000 receives every byte 10,000 times). Listeners get it whole.
+        self.wire_forms: dict[str, Callable[[Event], Event]] = {}
         self.presence = presence or LocalPresence()
         self.tick = tick_ms / 1000
         self.queue_limit = queue_limit
@@ -193,7 +196,12 @@ class Hub:
         for listener in self.event_listeners:
             listener(channel, event)
         if channel in self.channels:
-            self.pending[channel].append({**event, "eid": event_id})
+            self.pending[channel].append(self.on_the_wire({**event, "eid": event_id}))
+
+    def on_the_wire(self, event: Event) -> Event:
+        """``event`` as sockets receive it (see ``wire_forms``)."""
+        form = self.wire_forms.get(str(event.get("type")))
+        return event if form is None else form(event)
 
     def join(self, conn: Connection) -> None:
         if conn.channel not in self.channels:
