@@ -23,9 +23,10 @@ import contextlib
 import logging
 import time
 from collections import defaultdict
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
+from typing import TypeVar
 
 from sqlalchemy import select, tuple_
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -46,6 +47,9 @@ log = logging.getLogger(__name__)
 
 MAX_BATCH = 128
 TERMS_SECONDS = 1.0
+
+K = TypeVar("K")
+V = TypeVar("V")
 
 
 @dataclass(eq=False)
@@ -125,21 +129,16 @@ class FlashOrders:
         """The sale as read at most ``TERMS_SECONDS`` ago. Its close and its window are still
         the stock statement's to check: a batch for a sale closed since takes nothing, and its
         orders are placed alone, which answers why."""
-        kept = self._sales.get(sale_id)
-        if kept is None or time.monotonic() - kept[0] > TERMS_SECONDS:
-            _forget_old(self._sales)
-            kept = self._sales[sale_id] = (time.monotonic(), await flash.peek_sale(session, sale_id))
-        return kept[1]
+        return await _recent(self._sales, sale_id, lambda: flash.peek_sale(session, sale_id))
 
     async def _offer(self, session: AsyncSession, tenant_id: int, sku_id: int) -> Offer:
         """The SKU's offer as read at most ``TERMS_SECONDS`` ago (a product disabled meanwhile
         still sells for that long). Raises NotOnSale."""
-        kept = self._offers.get((tenant_id, sku_id))
-        if kept is None or time.monotonic() - kept[0] > TERMS_SECONDS:
-            offer = await catalog.offer_for(session, tenant_id=tenant_id, sku_id=sku_id, show_id=None)
-            _forget_old(self._offers)
-            kept = self._offers[(tenant_id, sku_id)] = (time.monotonic(), offer)
-        return kept[1]
+        return await _recent(
+            self._offers,
+            (tenant_id, sku_id),
+            lambda: catalog.offer_for(session, tenant_id=tenant_id, sku_id=sku_id, show_id=None),
+        )
 
     async def _write(self, batch: list[Ticket]) -> tuple[list[Ticket], dict[Ticket, Placed | AppError]]:
         """Writes what it can decide in bulk; returns the tickets to place alone and the
@@ -245,11 +244,16 @@ def _order(ticket: Ticket, sale: FlashSale, offer: Offer, now: datetime) -> Orde
     )
 
 
-def _forget_old(kept: dict[Any, tuple[float, Any]]) -> None:
-    """Drop what is past ``TERMS_SECONDS`` (a node sees many sales over its life)."""
+async def _recent(kept: dict[K, tuple[float, V]], key: K, load: Callable[[], Awaitable[V]]) -> V:
+    """``kept[key]`` if read at most ``TERMS_SECONDS`` ago, else ``load()`` (kept in its place).
+    Strict on age, unlike ``kit.cache``, whose stale value would outlive a load that fails."""
+    entry = kept.get(key)
     now = time.monotonic()
-    for key in [key for key, (at, _) in kept.items() if now - at > TERMS_SECONDS]:
-        del kept[key]
+    if entry is None or now - entry[0] > TERMS_SECONDS:
+        for old in [k for k, (at, _) in kept.items() if now - at > TERMS_SECONDS]:
+            del kept[old]  # a node sees many sales over its life
+        entry = kept[key] = (now, await load())
+    return entry[1]
 
 
 def _answer(ticket: Ticket, outcome: Placed | BaseException) -> None:

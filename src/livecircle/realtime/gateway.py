@@ -131,8 +131,9 @@ class Gateway:
         finally:
             backlog, conn.backlog = conn.backlog or [], None
         hello["resumed"] = missed is not None
-        missed_and_held = merge_missed(missed, backlog, last_event_id)
-        conn.offer(encode_frame([hello, *map(self.hub.on_the_wire, missed_and_held)]))
+        if missed is not None:  # the history keeps events whole; the held backlog is wire-form
+            missed = [(eid, self.hub.on_the_wire(event)) for eid, event in missed]
+        conn.offer(encode_frame([hello, *merge_missed(missed, backlog, last_event_id)]))
 
     async def _read_loop(self, conn: Connection) -> None:
         with contextlib.suppress(WebSocketDisconnect):
